@@ -1,0 +1,3 @@
+from bastide.commands import main
+
+main()

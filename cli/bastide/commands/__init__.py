@@ -1,0 +1,43 @@
+"""The ``bastide`` command: thin command modules over the domain logic in ``bastide.core``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bastide import __version__
+from bastide.commands import deploy as deploy_commands
+from bastide.commands import inventory as inventory_commands
+from bastide.commands import keys as keys_commands
+from bastide.commands import lab as lab_commands
+from bastide.console import err, show_problems
+from bastide.errors import BastideError, InputError
+from bastide.i18n import Messages
+
+_ = Messages("cli")
+
+
+class BastideGroup(click.Group):
+    """Turns bastide's own errors into a clear message and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except InputError as error:
+            show_problems(error.problems, _("input.title", count=len(error.problems)))
+            err.print(_("input.nothing_changed"))
+            sys.exit(error.exit_code)
+        except BastideError as error:
+            err.print(f"[bold red]{_('error.prefix')}[/] {error}")
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=BastideGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bastide")
+def main() -> None:
+    """bastide — converge a syndicat numérique's servers to its inventory, and prove it."""
+
+
+for module in (inventory_commands, deploy_commands, lab_commands, keys_commands):
+    module.register(main)

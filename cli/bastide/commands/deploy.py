@@ -1,0 +1,137 @@
+"""``bastide plan``, ``deploy`` and ``verify``: converge the hosts to the inventory, and prove it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bastide.console import emit_json, err, out
+from bastide.core.ansible import RunSummary, converge, plan, resolve_limit
+from bastide.core.inventory import Inventory, load
+from bastide.core.verify import verify, write_junit
+from bastide.errors import EXIT_FAILED
+from bastide.i18n import Messages
+from bastide.progress import Progress, print_summary, summary_dict
+
+_ = Messages("deploy")
+
+inventory_argument = click.argument(
+    "inventory", type=click.Path(file_okay=False, path_type=Path), envvar="BASTIDE_INVENTORY"
+)
+limit_option = click.option(
+    "--limit", "-l", metavar="COMMUNE|HOST", help="Only the host of this commune, or this host."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+
+
+def _sites(inventory: Inventory, limit_hosts: list[str] | None) -> list[dict[str, str]]:
+    rows = []
+    for commune in inventory.communes:
+        if limit_hosts and commune.host not in limit_hosts:
+            continue
+        host = inventory.host(commune.host)
+        for site in commune.sites():
+            rows.append(
+                {
+                    "commune": commune.slug,
+                    "service": site.service,
+                    "url": f"https://{site.fqdn}/",
+                    "address": host.address,
+                }
+            )
+    return rows
+
+
+def _finish(summary: RunSummary, as_json: bool, extra: dict[str, object] | None = None) -> None:
+    if as_json:
+        emit_json({**summary_dict(summary), **(extra or {})})
+    else:
+        print_summary(summary)
+    if not summary.ok:
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("plan")
+@inventory_argument
+@limit_option
+@json_option
+def plan_command(inventory: Path, limit: str | None, as_json: bool) -> None:
+    """Show what deploy would change, per host and commune, without changing anything."""
+    inv = load(inventory)
+    with Progress() as progress:
+        summary = plan(inv, limit=limit, on_event=progress)
+    limit_hosts = resolve_limit(inv, limit) or [h.name for h in inv.hosts]
+    report = []
+    for host in limit_hosts:
+        report.append(
+            {
+                "host": host,
+                "changes": [c.task for c in summary.changes_for(host)],
+                "communes": {
+                    c.slug: sorted({ch.task for ch in summary.changes_for(host, c.slug)})
+                    for c in inv.communes_on(host)
+                },
+            }
+        )
+    if not as_json:
+        for entry in report:
+            out.print(f"[bold]{entry['host']}[/] — {_('plan.changes', count=len(entry['changes']))}")
+            for task in dict.fromkeys(entry["changes"]):
+                out.print(f"  ~ {task}", markup=False)
+            for slug, tasks in entry["communes"].items():
+                out.print(f"  [cyan]{slug}[/]: {_('plan.changes', count=len(tasks))}")
+    _finish(summary, as_json, {"plan": report})
+
+
+@click.command("deploy")
+@inventory_argument
+@limit_option
+@json_option
+def deploy_command(inventory: Path, limit: str | None, as_json: bool) -> None:
+    """Converge the hosts to the inventory (all of them, or --limit one commune or host)."""
+    inv = load(inventory)
+    with Progress() as progress:
+        summary = converge(inv, limit=limit, on_event=progress)
+    sites = _sites(inv, resolve_limit(inv, limit))
+    if summary.ok and not as_json:
+        out.print(f"[bold green]{_('deploy.done')}[/]")
+        for site in sites:
+            out.print(f"  {site['commune']:<24} {site['service']:<6} {site['url']}  ({site['address']})")
+    _finish(summary, as_json, {"sites": sites})
+
+
+@click.command("verify")
+@inventory_argument
+@limit_option
+@json_option
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report (per commune)."
+)
+def verify_command(inventory: Path, limit: str | None, as_json: bool, junit: Path | None) -> None:
+    """Run every deployed role's checks on the hosts and report per commune."""
+    inv = load(inventory)
+    err.print(_("verify.running"))
+    report = verify(inv, limit_hosts=resolve_limit(inv, limit))
+    if junit:
+        write_junit(report, inv, junit)
+    if as_json:
+        emit_json(report.as_dict(inv))
+    else:
+        for row in report.commune_report(inv):
+            mark = "[green]✓[/]" if row["ok"] else "[red]✗[/]"
+            out.print(
+                f"{mark} {row['commune']:<24} {row['host']:<16} "
+                + _("verify.counts", passed=row["passed"], failed=row["failed"], na=row["not_applicable"])
+            )
+            for failure in row["failures"]:
+                out.print(f"    [red]{failure}[/]", markup=True)
+        out.print(_("log.where", path=report.run_dir / "verify.log"))
+    if not report.ok:
+        sys.exit(EXIT_FAILED)
+
+
+def register(main: click.Group) -> None:
+    for command in (plan_command, deploy_command, verify_command):
+        main.add_command(command)

@@ -1,0 +1,156 @@
+"""`bastide lab`: real Debian 12 hosts and lab services on this machine (see docs/lab.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from bastide.console import emit_json, err, out
+from bastide.core.lab import Lab, LabInfo, inventory_writer
+from bastide.errors import BastideError
+from bastide.i18n import Messages
+
+_ = Messages("lab")
+
+
+def register(main: click.Group) -> None:
+    """Attach the ``lab`` group to the top-level group."""
+    main.add_command(lab)
+
+
+@click.group()
+def lab() -> None:
+    """Lab hosts (Debian 12, systemd-nspawn) and services; BASTIDE_LAB_ID (0-9) picks the lab."""
+
+
+@lab.command()
+@click.option(
+    "--hosts",
+    "hosts",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Number of hosts (default: as many as the source inventory has, else 3).",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Inventory to map onto the lab (default: inventories/demo).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("inventories/lab"),
+    show_default=True,
+    help="Where to write the lab inventory.",
+)
+@click.option("--no-inventory", is_flag=True, help="Do not write an inventory.")
+@click.option(
+    "--install-packages/--no-install-packages",
+    default=True,
+    show_default=True,
+    help="Install missing system packages with apt-get.",
+)
+def up(
+    hosts: int | None, source: Path | None, out_dir: Path, no_inventory: bool, install_packages: bool
+) -> None:
+    """Bring the lab up (or reuse it if it runs already with that many hosts)."""
+    source_inventory = None
+    if not no_inventory:
+        source_path = source or inventory_writer.default_source()
+        if source_path is None:
+            source_path = Path("inventories/demo")
+        source_inventory = inventory_writer.read_source(source_path)
+        if hosts is None:
+            hosts = max(1, len(source_inventory.host_names))
+        inventory_writer.check_fits(source_inventory, hosts)
+    hosts = hosts or 3
+    the_lab = Lab(log=err.print)
+    lab_hosts = [f"lab{the_lab.lab_id}-h{i}" for i in range(1, hosts + 1)]
+    domains = source_inventory.domains(lab_hosts) if source_inventory else {}
+    info = the_lab.up(hosts, install_packages=install_packages, domains=domains)
+    if source_inventory is not None:
+        info = inventory_writer.write_and_record(source_inventory, info, out_dir)
+        err.print(_("up.inventory", path=info.inventory))
+    _show(info)
+
+
+@lab.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Show the lab's hosts, services and endpoints."""
+    the_lab = Lab()
+    state = the_lab.status()
+    info = the_lab.info()
+    if as_json:
+        emit_json({"status": dataclasses.asdict(state), "info": info.as_dict() if info else None})
+        return
+    if info is None and not state.leftovers:
+        out.print(_("status.none", lab=the_lab.lab_id), soft_wrap=True)
+        return
+    out.print(_("status.up" if state.up else "status.not_up", lab=the_lab.lab_id), soft_wrap=True)
+    for host in state.hosts:
+        out.print(f"  {host.name:12} {host.address:14} {host.state}", soft_wrap=True)
+    for name, alive in state.services.items():
+        out.print(f"  {name:12} {'ok' if alive else _('status.stopped')}", soft_wrap=True)
+    if info:
+        _show(info, hosts=False)
+    for leftover in state.leftovers:
+        out.print(f"  [yellow]{_('status.leftover')}[/] {leftover}", soft_wrap=True)
+
+
+@lab.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("host")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def ssh(host: str, command: tuple[str, ...]) -> None:
+    """Open a shell on HOST (or run COMMAND there) as root with the lab key."""
+    the_lab = Lab()
+    info = the_lab.info()
+    if info is None:
+        raise BastideError(_("ssh.no_lab", lab=the_lab.lab_id), exit_code=3)
+    if host not in {name for name, _address in info.hosts} and host not in {a for _n, a in info.hosts}:
+        raise BastideError(
+            _("ssh.unknown_host", host=host, hosts=", ".join(n for n, _a in info.hosts)), exit_code=2
+        )
+    argv = the_lab.ssh_argv(host, list(command))
+    if not command and sys.stdin.isatty():
+        argv.insert(1, "-t")
+    sys.stdout.flush()
+    sys.exit(subprocess.call(argv))
+
+
+@lab.command()
+def down() -> None:
+    """Stop the lab and remove everything it put on this machine (safe to repeat)."""
+    the_lab = Lab(log=err.print)
+    if os.geteuid() != 0:
+        raise BastideError(_("prereq.root"), exit_code=3)
+    the_lab.down()
+    left = the_lab.leftovers()
+    if left:
+        raise BastideError(_("down.leftovers", items="; ".join(left)))
+
+
+def _show(info: LabInfo, *, hosts: bool = True) -> None:
+    if hosts:
+        for name, address in info.hosts:
+            out.print(f"  {name:12} {address}", soft_wrap=True)
+    out.print(f"  ssh key      {info.ssh_key}", soft_wrap=True)
+    out.print(f"  proxy        {info.proxy_url}", soft_wrap=True)
+    if info.s3:
+        keys = f"{_('show.access_key')} {info.s3.access_key}; {_('show.secret_in')} {info.s3.secret_key_file}"
+        out.print(f"  s3           {info.s3.endpoint} ({keys})", soft_wrap=True)
+    if info.acme:
+        out.print(f"  acme         {info.acme.directory}", soft_wrap=True)
+        out.print(f"  acme CAs     {info.acme.server_ca_pem} {info.acme.issuer_root_pem}", soft_wrap=True)
+    if info.smtp:
+        out.print(f"  smtp sink    {info.smtp.host}:{info.smtp.port} → {info.smtp.maildir}", soft_wrap=True)
+    if info.inventory:
+        out.print(f"  inventory    {info.inventory}", soft_wrap=True)

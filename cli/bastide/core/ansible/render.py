@@ -1,0 +1,142 @@
+"""Turn a validated bastide inventory into what Ansible needs: hosts, groups and variables.
+
+The variable names are the contract documented in docs/architecture.md ("What Ansible
+receives"); role defaults derive from them. Nothing secret is rendered here: secrets reach the
+roles at run time through the ``bastide_secret`` lookup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bastide.core.inventory import Inventory, catalogue
+
+ADMIN_GROUP = "bastide-admins"
+
+
+def group_name(prefix: str, name: str) -> str:
+    """Ansible group names must be identifiers: ``commune_ours_les_bains``."""
+    return f"{prefix}_{name.replace('-', '_').replace('.', '_')}"
+
+
+def _resolve(inventory: Inventory, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else (inventory.root / candidate).resolve()
+
+
+def _extra_cas(inventory: Inventory) -> list[dict[str, str]]:
+    cas = []
+    for entry in inventory.settings.extra_trusted_cas:
+        path = _resolve(inventory, str(entry))
+        cas.append({"name": path.stem, "pem": path.read_text(encoding="ascii")})
+    return cas
+
+
+def _service_needs(service: str) -> list[str]:
+    return list(catalogue.services()[service].needs)
+
+
+def _commune_vars(commune: Any) -> dict[str, Any]:
+    return {
+        "slug": commune.slug,
+        "name": commune.name,
+        "insee": commune.insee,
+        "domain": commune.domain,
+        "services": list(commune.services),
+        "backup_target": commune.backup_target,
+        "agents": [{"name": a.name, "email": a.email, "service": a.service} for a in commune.agents],
+        "sites": [{"service": s.service, "fqdn": s.fqdn} for s in commune.sites()],
+    }
+
+
+def global_vars(inventory: Inventory) -> dict[str, Any]:
+    settings = inventory.settings
+    tls: dict[str, Any] = {"mode": settings.tls.mode}
+    if settings.tls.mode == "acme":
+        tls.update(acme_directory=settings.tls.acme_directory, acme_email=settings.tls.acme_email)
+    variables: dict[str, Any] = {
+        "bastide_syndicat": {
+            "name": inventory.syndicat.name,
+            "siren": inventory.syndicat.siren,
+            "contact_email": inventory.syndicat.contact_email,
+        },
+        "bastide_admins": [{"name": a.name, "ssh_keys": list(a.ssh_keys)} for a in settings.admins],
+        "bastide_admin_group": ADMIN_GROUP,
+        "bastide_time_servers": list(settings.time_servers),
+        "bastide_smtp_relay": {"host": settings.smtp_relay.host, "port": settings.smtp_relay.port},
+        "bastide_tls": tls,
+        "bastide_hardening_level": settings.hardening_level,
+        "bastide_extra_cas": _extra_cas(inventory),
+        "bastide_http_proxy": settings.http_proxy or "",
+        "bastide_services": {name: svc.as_dict() for name, svc in catalogue.services().items()},
+        "bastide_lab": inventory.lab,
+    }
+    if settings.tls.mode == "internal":
+        ca = inventory.root / "pki" / "ca.pem"
+        variables["bastide_internal_ca_pem"] = ca.read_text(encoding="ascii") if ca.exists() else ""
+    return variables
+
+
+def connection_vars(inventory: Inventory, host: Any, user: str) -> dict[str, Any]:
+    ssh = inventory.settings.ssh
+    variables: dict[str, Any] = {"ansible_host": host.address, "ansible_user": user, "ansible_port": ssh.port}
+    if ssh.private_key_file:
+        variables["ansible_ssh_private_key_file"] = str(_resolve(inventory, str(ssh.private_key_file)))
+    if user != "root":
+        variables["ansible_become"] = True
+    return variables
+
+
+def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Ansible inventory (YAML-ready dict). ``users`` overrides the SSH user per host
+    (the bootstrap user for hosts where the admin account does not exist yet)."""
+    users = users or {}
+    hosts: dict[str, Any] = {}
+    groups: dict[str, set[str]] = {}
+
+    def add(group: str, host_name: str) -> None:
+        groups.setdefault(group, set()).add(host_name)
+
+    for host in inventory.hosts:
+        communes = inventory.communes_on(host.name)
+        user = users.get(host.name, inventory.settings.ssh.user)
+        hosts[host.name] = {
+            **connection_vars(inventory, host, user),
+            "bastide_host": {
+                "name": host.name,
+                "provider": host.provider,
+                "region": host.region,
+                "services": list(host.services),
+            },
+            "bastide_communes": [_commune_vars(c) for c in communes],
+        }
+        if communes:
+            add("frontend", host.name)
+        for commune in communes:
+            add(group_name("commune", commune.slug), host.name)
+            for service in commune.services:
+                add(group_name("service", service), host.name)
+                for need in _service_needs(service):
+                    add(group_name("backend", need), host.name)
+
+    return {
+        "all": {
+            "vars": global_vars(inventory),
+            "hosts": hosts,
+            "children": {
+                name: {"hosts": {h: {} for h in sorted(members)}} for name, members in sorted(groups.items())
+            },
+        }
+    }
+
+
+def hosts_for_limit(inventory: Inventory, limit: str) -> list[str]:
+    """``--limit`` takes a commune slug or a host name; a commune limits the run to its host."""
+    names = {h.name for h in inventory.hosts}
+    if limit in names:
+        return [limit]
+    commune = next((c for c in inventory.communes if c.slug == limit), None)
+    if commune is not None:
+        return [commune.host]
+    return []

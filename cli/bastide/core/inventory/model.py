@@ -1,0 +1,230 @@
+"""The inventory's data model: frozen pydantic models, one per YAML mapping.
+
+The models check each value on its own (types, unknown keys, syntax of a SIREN, an INSEE code,
+a domain...); rules that relate several values (a commune's host exists, a region fits the
+residency policy) live in :mod:`bastide.core.inventory.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic_core import PydanticCustomError
+
+from bastide.core.inventory import catalogue, formats
+
+HARDENING_LEVELS = ("intermediary", "enhanced")
+TLS_MODES = ("acme", "internal")
+
+
+def _checked(check: Callable[[Any], Any]) -> AfterValidator:
+    def run(value: Any) -> Any:
+        try:
+            return check(value)
+        except formats.Invalid as error:
+            # The context carries the fix and the message key so the loader can build a Problem;
+            # the message itself is already in the user's language.
+            raise PydanticCustomError(
+                "bastide",
+                error.message.replace("{", "(").replace("}", ")"),
+                {"fix": error.fix, "key": error.key},
+            ) from None
+
+    return AfterValidator(run)
+
+
+Text = Annotated[str, _checked(formats.nonblank)]
+Siren = Annotated[str, _checked(formats.siren)]
+Insee = Annotated[str, _checked(formats.insee)]
+Slug = Annotated[str, _checked(formats.slug)]
+Domain = Annotated[str, _checked(formats.domain)]
+Email = Annotated[str, _checked(formats.email)]
+Address = Annotated[str, _checked(formats.address)]
+HostName = Annotated[str, _checked(formats.host_name)]
+DnsName = Annotated[str, _checked(formats.address)]
+UserName = Annotated[str, _checked(formats.username)]
+Port = Annotated[int, _checked(formats.port)]
+Url = Annotated[str, _checked(formats.url)]
+OptionalUrl = Annotated[str, _checked(formats.optional_url)]
+Bucket = Annotated[str, _checked(formats.bucket)]
+SshKey = Annotated[str, _checked(formats.ssh_public_key)]
+HardeningLevel = Annotated[str, _checked(partial(formats.choice, choices=HARDENING_LEVELS))]
+TlsMode = Annotated[str, _checked(partial(formats.choice, choices=TLS_MODES))]
+
+
+class Model(BaseModel):
+    """Frozen, unknown keys refused, and no silent conversions (``"22"`` is not a port)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Syndicat(Model):
+    name: Text
+    siren: Siren
+    contact_email: Email
+
+
+class Residency(Model):
+    providers: list[str] = Field(min_length=1)
+    regions: list[str] = Field(min_length=1)
+
+
+class Admin(Model):
+    name: UserName
+    ssh_keys: list[SshKey] = Field(min_length=1)
+
+
+class SshSettings(Model):
+    user: UserName
+    bootstrap_user: UserName = "root"
+    private_key_file: str | None = None
+    port: Port = 22
+
+
+class SmtpRelay(Model):
+    host: DnsName
+    port: Port = 25
+
+
+class TlsSettings(Model):
+    mode: TlsMode = "acme"
+    acme_directory: Url | None = None
+    acme_email: Email | None = None
+
+
+class Settings(Model):
+    admins: list[Admin] = Field(min_length=1)
+    ssh: SshSettings
+    time_servers: list[DnsName] = Field(min_length=1)
+    smtp_relay: SmtpRelay
+    tls: TlsSettings = TlsSettings()
+    hardening_level: HardeningLevel = "intermediary"
+    extra_trusted_cas: list[Text] = []
+    http_proxy: OptionalUrl = ""
+
+
+class Host(Model):
+    name: HostName
+    address: Address
+    provider: str
+    region: str
+    services: list[str]
+
+
+class BackupTarget(Model):
+    name: Slug
+    endpoint: Url
+    provider: str
+    region: str
+    bucket: Bucket
+
+
+class Agent(Model):
+    name: Text
+    email: Email
+    service: str = ""
+
+
+class Site(Model):
+    """One service of one commune, where it answers."""
+
+    service: str
+    fqdn: str
+
+
+class Commune(Model):
+    slug: Slug
+    name: Text
+    insee: Insee
+    domain: Domain
+    host: str
+    services: list[str]
+    backup_target: str
+    agents: list[Agent] = []
+
+    # Where the commune was read from; not part of the file's content.
+    _source: Path = PrivateAttr(default=Path())
+
+    @property
+    def source(self) -> Path:
+        return self._source
+
+    def with_source(self, source: Path) -> Commune:
+        object.__setattr__(self, "_source", source)
+        return self
+
+    def sites(self) -> list[Site]:
+        services = catalogue.services()
+        return [
+            Site(service=name, fqdn=f"{services[name].subdomain}.{self.domain}")
+            for name in self.services
+            if name in services
+        ]
+
+
+class SyndicatFile(Model):
+    """The content of ``syndicat.yml``."""
+
+    syndicat: Syndicat
+    residency: Residency
+    settings: Settings
+    hosts: list[Host] = []
+    backup_targets: list[BackupTarget] = []
+    lab: bool = False
+
+
+class Inventory(BaseModel):
+    """A whole inventory, validated: build it with :func:`bastide.core.inventory.load`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    root: Path
+    syndicat: Syndicat
+    residency: Residency
+    settings: Settings
+    hosts: list[Host]
+    backup_targets: list[BackupTarget]
+    communes: list[Commune]
+    lab: bool = False
+
+    def host(self, name: str) -> Host:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise KeyError(name)
+
+    def commune(self, slug: str) -> Commune:
+        for commune in self.communes:
+            if commune.slug == slug:
+                return commune
+        raise KeyError(slug)
+
+    def backup_target(self, name: str) -> BackupTarget:
+        for target in self.backup_targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+    def communes_on(self, host_name: str) -> list[Commune]:
+        return [commune for commune in self.communes if commune.host == host_name]
+
+    def ssh_private_key_path(self) -> Path | None:
+        """``settings.ssh.private_key_file`` with ``~`` expanded, relative to the inventory dir."""
+        name = self.settings.ssh.private_key_file
+        return None if not name else (self.root / Path(name).expanduser()).resolve()
+
+    def agents(self) -> list[Agent]:
+        return [agent for commune in self.communes for agent in commune.agents]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "syndicat": self.syndicat.name,
+            "hosts": len(self.hosts),
+            "communes": len(self.communes),
+            "agents": len(self.agents()),
+            "backup_targets": len(self.backup_targets),
+        }

@@ -1,0 +1,655 @@
+"""Validation of a whole inventory: every file, every value, and the rules between them.
+
+All problems are collected, never just the first: an administrator fixes an inventory in one
+pass. A part that is itself invalid (a host with a bad address) is left out of the rules that
+relate it to others, but its name still counts, so a commune on that host is not also reported
+as being on an unknown host.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bastide.core.inventory import catalogue, yamlsource
+from bastide.core.inventory.model import (
+    BackupTarget,
+    Commune,
+    Host,
+    Inventory,
+    Residency,
+    Settings,
+    Syndicat,
+    SyndicatFile,
+)
+from bastide.core.inventory.yamlsource import Loc, Source
+from bastide.errors import Problem
+from bastide.i18n import Messages
+
+_ = Messages("inventory")
+
+SYNDICAT_FILE = "syndicat.yml"
+COMMUNES_DIR = "communes"
+
+
+# --------------------------------------------------------------------------- pydantic → Problem
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return _("type.null")
+    if isinstance(value, bool):
+        return _("type.bool")
+    if isinstance(value, int | float):
+        return _("type.number")
+    if isinstance(value, str):
+        return _("type.text")
+    if isinstance(value, list):
+        return _("type.list")
+    if isinstance(value, dict):
+        return _("type.mapping")
+    return type(value).__name__
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model inside ``list[M]``, ``M | None``, ``Annotated[M, ...]``; else the annotation."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (list, typing.Union, types.UnionType):
+            inner = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            if not inner:
+                return annotation
+            annotation = inner[0]
+        else:
+            return annotation
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(part)
+        if info is None:
+            return None
+        current = _unwrap(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _suggest(word: str, choices: typing.Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def problems_from(
+    error: ValidationError, source: Source, prefix: Loc, model: type[BaseModel]
+) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        rel: Loc = tuple(item["loc"])
+        loc: Loc = (*prefix, *rel)
+        kind = item["type"]
+        value = item.get("input")
+        name = str(rel[-1]) if rel else ""
+        ctx = item.get("ctx") or {}
+        if kind == "bastide":
+            message, fix = item["msg"], ctx["fix"]
+        elif kind == "missing":
+            message, fix = _("field.missing"), _("field.missing.fix", name=name)
+        elif kind == "extra_forbidden":
+            parent = _model_at(model, rel[:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            guess = _suggest(name, allowed)
+            message = _("field.unknown", name=name)
+            fix = (
+                _("field.unknown.fix_suggest", guess=guess)
+                if guess
+                else _("field.unknown.fix", allowed=", ".join(allowed))
+            )
+        elif kind == "string_type":
+            message = _("type.expected", expected=_("type.text"), got=_type_name(value))
+            fix = _("type.text.fix") if isinstance(value, int | float) else _("type.fix")
+        elif kind in ("int_type", "int_from_float"):
+            message = _("type.expected", expected=_("type.number"), got=_type_name(value))
+            fix = _("type.fix")
+        elif kind == "bool_type":
+            message = _("type.expected", expected=_("type.bool"), got=_type_name(value))
+            fix = _("type.fix")
+        elif kind == "list_type":
+            message = _("type.expected", expected=_("type.list"), got=_type_name(value))
+            fix = _("type.list.fix")
+        elif kind in ("model_type", "dict_type", "model_attributes_type"):
+            message = _("type.expected", expected=_("type.mapping"), got=_type_name(value))
+            fix = _("type.mapping.fix")
+        elif kind == "too_short":
+            message, fix = _("list.empty"), _("list.empty.fix")
+        else:
+            message, fix = _("field.invalid", detail=item["msg"]), _("type.fix")
+        problems.append(source.problem(loc, message, fix))
+    return problems
+
+
+def _validated(
+    model: type[BaseModel], data: Any, source: Source, prefix: Loc, problems: list[Problem]
+) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems.extend(problems_from(error, source, prefix, model))
+        return None
+
+
+# --------------------------------------------------------------------------- the parts
+
+
+@dataclass
+class Parts:
+    """What could be read and validated on its own, ahead of the rules that relate the parts."""
+
+    syndicat: Syndicat | None = None
+    residency: Residency | None = None
+    settings: Settings | None = None
+    lab: bool = False
+    hosts: list[tuple[int, Host]] = field(default_factory=list)
+    host_names: set[str] = field(default_factory=set)
+    targets: list[tuple[int, BackupTarget]] = field(default_factory=list)
+    target_names: set[str] = field(default_factory=set)
+    communes: list[tuple[Source, Commune]] = field(default_factory=list)
+    sections_ok: bool = True
+
+
+def _syndicat_parts(source: Source, problems: list[Problem]) -> Parts:
+    parts = Parts()
+    data = source.data
+    if not isinstance(data, dict):
+        parts.sections_ok = False
+        return parts
+    allowed = SyndicatFile.model_fields
+    for key in data:
+        if key not in allowed:
+            guess = _suggest(str(key), allowed)
+            fix = (
+                _("field.unknown.fix_suggest", guess=guess)
+                if guess
+                else _("field.unknown.fix", allowed=", ".join(allowed))
+            )
+            problems.append(source.problem((key,), _("field.unknown", name=key), fix))
+    for key, info in allowed.items():
+        if info.is_required() and key not in data:
+            problems.append(
+                source.problem((), _("section.missing", name=key), _("section.missing.fix", name=key))
+            )
+            parts.sections_ok = False
+    for key, model in (("syndicat", Syndicat), ("residency", Residency), ("settings", Settings)):
+        if key in data:
+            value = _validated(model, data[key], source, (key,), problems)
+            setattr(parts, key, value)
+            parts.sections_ok &= value is not None
+    if "lab" in data:
+        if isinstance(data["lab"], bool):
+            parts.lab = data["lab"]
+        else:
+            problems.append(
+                source.problem(
+                    ("lab",),
+                    _("type.expected", expected=_("type.bool"), got=_type_name(data["lab"])),
+                    _("type.fix"),
+                )
+            )
+    for key, model, kept, names in (
+        ("hosts", Host, parts.hosts, parts.host_names),
+        ("backup_targets", BackupTarget, parts.targets, parts.target_names),
+    ):
+        items = data.get(key, [])
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            problems.append(
+                source.problem(
+                    (key,),
+                    _("type.expected", expected=_("type.list"), got=_type_name(items)),
+                    _("type.list.fix"),
+                )
+            )
+            parts.sections_ok = False
+            continue
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.add(item["name"])
+            value = _validated(model, item, source, (key, index), problems)
+            if value is None:
+                parts.sections_ok = False
+            else:
+                kept.append((index, value))
+    return parts
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def _duplicates(
+    source: Source, entries: list[tuple[Loc, str]], key: str, problems: list[Problem], *, fold: bool = False
+) -> None:
+    first: dict[str, Loc] = {}
+    for loc, value in entries:
+        norm = value.casefold() if fold else value
+        if norm in first:
+            problems.append(
+                source.problem(
+                    loc,
+                    _(key, value=value, first=yamlsource.field_path(first[norm])),
+                    _(f"{key}.fix", value=value),
+                )
+            )
+        else:
+            first[norm] = loc
+
+
+def _check_placement(
+    source: Source,
+    loc: Loc,
+    provider: str,
+    region: str,
+    residency: Residency | None,
+    problems: list[Problem],
+) -> None:
+    """A host or backup target: a known provider, one of its regions, inside the residency policy."""
+    providers = catalogue.providers()
+    known = providers.get(provider)
+    if known is None:
+        guess = _suggest(provider, providers)
+        problems.append(
+            source.problem(
+                (*loc, "provider"),
+                _("provider.unknown", provider=provider),
+                _("provider.unknown.fix", known=", ".join(providers), guess=guess or "-"),
+            )
+        )
+        return
+    region_info = known.regions.get(region)
+    if region_info is None:
+        problems.append(
+            source.problem(
+                (*loc, "region"),
+                _("region.not_of_provider", region=region, provider=provider),
+                _("region.not_of_provider.fix", provider=provider, regions=", ".join(known.regions)),
+            )
+        )
+    if residency is None:
+        return
+    if provider not in residency.providers:
+        where = (
+            _("residency.region_in", region=region, country=region_info.country)
+            if region_info is not None
+            else ""
+        )
+        problems.append(
+            source.problem(
+                (*loc, "provider"),
+                _(
+                    "residency.provider",
+                    provider=provider,
+                    label=known.label,
+                    jurisdiction=known.jurisdiction,
+                    where=where,
+                ),
+                _("residency.provider.fix", allowed=", ".join(residency.providers), provider=provider),
+            )
+        )
+    elif region_info is not None and region not in residency.regions:
+        problems.append(
+            source.problem(
+                (*loc, "region"),
+                _("residency.region", region=region, country=region_info.country),
+                _("residency.region.fix", allowed=", ".join(residency.regions), region=region),
+            )
+        )
+
+
+def _check_residency(source: Source, residency: Residency, problems: list[Problem]) -> None:
+    providers = catalogue.providers()
+    for index, name in enumerate(residency.providers):
+        if name not in providers:
+            problems.append(
+                source.problem(
+                    ("residency", "providers", index),
+                    _("provider.unknown", provider=name),
+                    _(
+                        "provider.unknown.fix",
+                        known=", ".join(providers),
+                        guess=_suggest(name, providers) or "-",
+                    ),
+                )
+            )
+    regions = catalogue.all_regions()
+    for index, name in enumerate(residency.regions):
+        if name not in regions:
+            problems.append(
+                source.problem(
+                    ("residency", "regions", index),
+                    _("region.unknown", region=name),
+                    _("region.unknown.fix", guess=_suggest(name, regions) or "-"),
+                )
+            )
+
+
+def _check_settings(source: Source, settings: Settings, root: Path, problems: list[Problem]) -> None:
+    admins = [admin.name for admin in settings.admins]
+    _duplicates(
+        source,
+        [(("settings", "admins", i, "name"), name) for i, name in enumerate(admins)],
+        "admin.duplicate",
+        problems,
+    )
+    if settings.ssh.user not in admins:
+        problems.append(
+            source.problem(
+                ("settings", "ssh", "user"),
+                _("ssh.user_not_admin", user=settings.ssh.user),
+                _("ssh.user_not_admin.fix", admins=", ".join(admins), user=settings.ssh.user),
+            )
+        )
+    tls = settings.tls
+    if tls.mode == "acme":
+        for name in ("acme_email", "acme_directory"):
+            if getattr(tls, name) is None:
+                problems.append(
+                    source.problem(
+                        ("settings", "tls", name), _("tls.acme_needs", name=name), _(f"tls.{name}.fix")
+                    )
+                )
+    for index, name in enumerate(settings.extra_trusted_cas):
+        _check_ca_file(source, ("settings", "extra_trusted_cas", index), root, name, problems)
+
+
+def _check_ca_file(source: Source, loc: Loc, root: Path, name: str, problems: list[Problem]) -> None:
+    from cryptography import x509
+
+    path = (root / name).expanduser()
+    try:
+        content = path.read_bytes()
+    except OSError:
+        problems.append(source.problem(loc, _("ca.missing", path=str(path)), _("ca.missing.fix")))
+        return
+    try:
+        x509.load_pem_x509_certificates(content)
+    except ValueError:
+        problems.append(source.problem(loc, _("ca.not_pem", path=name), _("ca.not_pem.fix")))
+
+
+def _check_hosts(source: Source, parts: Parts, problems: list[Problem]) -> None:
+    services = catalogue.services()
+    _duplicates(
+        source, [(("hosts", i, "name"), h.name) for i, h in parts.hosts], "host.duplicate_name", problems
+    )
+    _duplicates(
+        source,
+        [(("hosts", i, "address"), h.address) for i, h in parts.hosts],
+        "host.duplicate_address",
+        problems,
+    )
+    for index, host in parts.hosts:
+        _check_placement(source, ("hosts", index), host.provider, host.region, parts.residency, problems)
+        _check_services(source, ("hosts", index, "services"), host.services, set(services), problems)
+    _duplicates(
+        source,
+        [(("backup_targets", i, "name"), t.name) for i, t in parts.targets],
+        "target.duplicate_name",
+        problems,
+    )
+    for index, target in parts.targets:
+        _check_placement(
+            source, ("backup_targets", index), target.provider, target.region, parts.residency, problems
+        )
+
+
+def _check_services(
+    source: Source, loc: Loc, names: list[str], allowed: set[str], problems: list[Problem]
+) -> None:
+    catalogue_names = catalogue.services()
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            problems.append(
+                source.problem((*loc, index), _("service.repeated", service=name), _("service.repeated.fix"))
+            )
+        seen.add(name)
+        if name not in catalogue_names:
+            problems.append(
+                source.problem(
+                    (*loc, index),
+                    _("service.unknown", service=name),
+                    _(
+                        "service.unknown.fix",
+                        known=", ".join(catalogue_names),
+                        guess=_suggest(name, catalogue_names) or "-",
+                    ),
+                )
+            )
+
+
+def _check_references(
+    source: Source,
+    host_name: str | None,
+    services: list[str] | None,
+    backup_target: str | None,
+    parts: Parts,
+    problems: list[Problem],
+) -> None:
+    """A commune's host, services and backup target exist (and the host runs the services)."""
+    if services is not None:
+        _check_services(source, ("services",), services, set(catalogue.services()), problems)
+    host = {h.name: h for _i, h in parts.hosts}.get(host_name)
+    if host_name is None:
+        pass
+    elif host_name not in parts.host_names:
+        guess = _suggest(host_name, parts.host_names)
+        problems.append(
+            source.problem(
+                ("host",),
+                _("commune.unknown_host", host=host_name),
+                _(
+                    "commune.unknown_host.fix",
+                    hosts=", ".join(sorted(parts.host_names)) or "-",
+                    guess=guess or "-",
+                ),
+            )
+        )
+    elif host is not None:
+        for index, service in enumerate(services or []):
+            if service in catalogue.services() and service not in host.services:
+                problems.append(
+                    source.problem(
+                        ("services", index),
+                        _("commune.service_not_on_host", service=service, host=host.name),
+                        _("commune.service_not_on_host.fix", service=service, host=host.name),
+                    )
+                )
+    if backup_target is not None and backup_target not in parts.target_names:
+        problems.append(
+            source.problem(
+                ("backup_target",),
+                _("commune.unknown_target", target=backup_target),
+                _("commune.unknown_target.fix", targets=", ".join(sorted(parts.target_names)) or "-"),
+            )
+        )
+
+
+def _check_raw_references(source: Source, parts: Parts, problems: list[Problem]) -> None:
+    """A commune that failed validation still gets its references checked, where readable."""
+    data = source.data
+    host = data.get("host") if isinstance(data.get("host"), str) else None
+    raw = data.get("services")
+    services = raw if isinstance(raw, list) and all(isinstance(x, str) for x in raw) else None
+    target = data.get("backup_target") if isinstance(data.get("backup_target"), str) else None
+    _check_references(source, host, services, target, parts, problems)
+
+
+def _check_communes(parts: Parts, problems: list[Problem]) -> None:
+    seen_slug: dict[str, Source] = {}
+    seen_domain: dict[str, Source] = {}
+    seen_insee: dict[str, Source] = {}
+    seen_email: dict[str, str] = {}
+    all_fqdns: dict[str, Source] = {}
+    for source, commune in parts.communes:
+        expected = source.path.stem
+        if source.path.suffix == ".yml" and commune.slug != expected:
+            problems.append(
+                source.problem(
+                    ("slug",),
+                    _("slug.file_name", slug=commune.slug, file=source.path.name),
+                    _("slug.file_name.fix", slug=commune.slug, stem=expected),
+                )
+            )
+        for seen, value, key, loc in (
+            (seen_slug, commune.slug, "commune.duplicate_slug", ("slug",)),
+            (seen_domain, commune.domain, "commune.duplicate_domain", ("domain",)),
+            (seen_insee, commune.insee, "commune.duplicate_insee", ("insee",)),
+        ):
+            if value in seen:
+                problems.append(
+                    source.problem(loc, _(key, value=value, other=seen[value].where()), _(f"{key}.fix"))
+                )
+            else:
+                seen[value] = source
+        for index, agent in enumerate(commune.agents):
+            folded = agent.email.casefold()
+            where = f"{source.where()} agents[{index}]"
+            if folded in seen_email:
+                problems.append(
+                    source.problem(
+                        ("agents", index, "email"),
+                        _("agent.duplicate_email", value=agent.email, other=seen_email[folded]),
+                        _("agent.duplicate_email.fix"),
+                    )
+                )
+            else:
+                seen_email[folded] = where
+        _check_references(source, commune.host, commune.services, commune.backup_target, parts, problems)
+        for site in commune.sites():
+            all_fqdns.setdefault(site.fqdn, source)
+    # A commune whose domain is another commune's service name (docs.a.fr) would take its site.
+    for source, commune in parts.communes:
+        other = all_fqdns.get(commune.domain)
+        if other is not None and other is not source:
+            problems.append(
+                source.problem(
+                    ("domain",),
+                    _("commune.fqdn_clash", fqdn=commune.domain, other=other.where()),
+                    _("commune.duplicate_domain.fix"),
+                )
+            )
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def read_sources(root: Path) -> tuple[Source | None, list[Source], list[Problem]]:
+    """Parse ``syndicat.yml`` and ``communes/*.yml`` (syntax only)."""
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise_missing = Problem(str(root), "", _("inventory.not_dir"), _("inventory.not_dir.fix"))
+        return None, [], [raise_missing]
+    syndicat, found = yamlsource.read(root / SYNDICAT_FILE, str(root / SYNDICAT_FILE))
+    problems += found
+    communes: list[Source] = []
+    communes_dir = root / COMMUNES_DIR
+    if communes_dir.is_dir():
+        for path in sorted(communes_dir.iterdir()):
+            if path.suffix == ".yaml":
+                problems.append(
+                    Problem(
+                        str(path), "", _("commune.yaml_suffix"), _("commune.yaml_suffix.fix", stem=path.stem)
+                    )
+                )
+            if path.suffix != ".yml" or path.name.startswith("."):
+                continue
+            source, found = yamlsource.read(path, str(path))
+            problems += found
+            if source is not None:
+                communes.append(source)
+    return syndicat, communes, problems
+
+
+def check(
+    root: Path, syndicat: Source | None, communes: list[Source]
+) -> tuple[Inventory | None, list[Problem]]:
+    """Validate parsed sources as one inventory; the inventory only when there is no problem."""
+    problems: list[Problem] = []
+    parts = Parts()
+    if syndicat is not None:
+        parts = _syndicat_parts(syndicat, problems)
+        if parts.residency is not None:
+            _check_residency(syndicat, parts.residency, problems)
+        if parts.settings is not None:
+            _check_settings(syndicat, parts.settings, root, problems)
+        _check_hosts(syndicat, parts, problems)
+    communes_ok = True
+    invalid: list[Source] = []
+    for source in communes:
+        if not isinstance(source.data, dict):
+            communes_ok = False
+            continue
+        commune = _validated(Commune, source.data, source, (), problems)
+        if commune is None:
+            communes_ok = False
+            invalid.append(source)
+        else:
+            parts.communes.append((source, commune.with_source(source.path.resolve())))
+    if syndicat is not None:
+        _check_communes(parts, problems)
+        for source in invalid:
+            _check_raw_references(source, parts, problems)
+    if problems or syndicat is None or not parts.sections_ok or not communes_ok:
+        return None, problems
+    assert parts.syndicat and parts.residency and parts.settings
+    inventory = Inventory(
+        root=root.resolve(),
+        syndicat=parts.syndicat,
+        residency=parts.residency,
+        settings=parts.settings,
+        hosts=[host for _index, host in parts.hosts],
+        backup_targets=[target for _index, target in parts.targets],
+        communes=[commune for _source, commune in parts.communes],
+        lab=parts.lab,
+    )
+    return inventory, []
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    order = {name: index for index, name in enumerate(dict.fromkeys(p.file for p in problems))}
+    return sorted(problems, key=lambda p: (order[p.file], p.line or 0))
+
+
+def validate_dir(root: Path) -> tuple[Inventory | None, list[Problem]]:
+    syndicat, communes, problems = read_sources(root)
+    if syndicat is None and not problems:
+        return None, problems
+    inventory, found = check(root, syndicat, communes)
+    problems = sort_problems(problems + found)
+    return (inventory if not problems else None), problems
+
+
+def counted(problems: list[Problem]) -> Counter[str]:
+    return Counter(problem.file for problem in problems)
+
+
+def check_with(root: Path, new: list[Source]) -> tuple[Inventory | None, list[Problem]]:
+    """Validate the inventory at ``root`` as if the communes ``new`` were added to it."""
+    syndicat, communes, problems = read_sources(root)
+    if syndicat is None:
+        return None, problems
+    inventory, found = check(root, syndicat, communes + new)
+    problems = sort_problems(problems + found)
+    return (inventory if not problems else None), problems

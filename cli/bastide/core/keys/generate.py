@@ -1,0 +1,27 @@
+"""New secret values, from the operating system's CSPRNG (``secrets``); never typed by a person.
+
+Values use letters and digits only, so that they can be written unquoted into any
+configuration format (connection URIs, environment files, YAML, INI) without escaping.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+
+# kind -> length in characters (62 symbols: about 5.95 bits each)
+GENERATED_KINDS: dict[str, int] = {
+    "password": 32,  # ~190 bits: database roles, Redis, service accounts
+    "app-secret": 64,  # ~380 bits: application signing/encryption secrets (Django, Rails...)
+}
+
+
+def generate(kind: str) -> bytes:
+    """A fresh random value for a generated secret of ``kind``."""
+    try:
+        length = GENERATED_KINDS[kind]
+    except KeyError:
+        raise ValueError(f"bastide does not generate secrets of kind {kind!r}") from None
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length)).encode("ascii")

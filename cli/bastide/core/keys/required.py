@@ -1,0 +1,49 @@
+"""Which secrets an inventory needs: derived from the communes and the service catalogue.
+
+For every commune and every service it runs:
+
+- ``app-<service>``: the application's own secret (signing/encryption key);
+- ``<backend>-<service>`` for every backend the service needs (``services.yml``, ``needs``),
+  e.g. ``postgresql-docs`` (the database role's password) and ``redis-docs``;
+
+and per commune ``backup-repository``: the password of its backup repository, so that each
+commune's backups are encrypted with a key of its own.
+
+Secrets made elsewhere (the internal CA key, S3 credentials from the provider) are stored
+with ``Keyring.put`` and are not listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class SecretSpec:
+    """A secret bastide generates: where it lives (scope, name) and what kind of value it is."""
+
+    scope: str
+    name: str
+    kind: str = "password"
+
+
+def _catalogue_needs() -> dict[str, Sequence[str]]:
+    from bastide.core.inventory import catalogue
+
+    return {name: service.needs for name, service in catalogue.services().items()}
+
+
+def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None = None) -> list[SecretSpec]:
+    """Every generated secret ``inventory`` needs, sorted. ``needs`` maps a service to the
+    backends it needs; by default it comes from the catalogue shipped with bastide."""
+    needs = _catalogue_needs() if needs is None else needs
+    specs: set[SecretSpec] = set()
+    for commune in inventory.communes:
+        specs.add(SecretSpec(commune.slug, "backup-repository", "password"))
+        for service in commune.services:
+            specs.add(SecretSpec(commune.slug, f"app-{service}", "app-secret"))
+            for backend in needs.get(service, ()):
+                specs.add(SecretSpec(commune.slug, f"{backend}-{service}", "password"))
+    return sorted(specs)

@@ -1,0 +1,55 @@
+"""Where bastide finds its Ansible content and keeps its state.
+
+Installed from a wheel, the content ships inside the package (``bastide/_content``); run from
+a checkout (editable install or ``python -m bastide``), it is read from the repository's top
+level so that edits to roles take effect without reinstalling.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def content_dir() -> Path:
+    packaged = _PACKAGE_DIR / "_content"
+    if (packaged / "roles").is_dir():
+        return packaged
+    checkout = _PACKAGE_DIR.parent.parent
+    if (checkout / "roles").is_dir() and (checkout / "playbooks").is_dir():
+        return checkout
+    raise RuntimeError(f"bastide's Ansible content was found neither in {packaged} nor in {checkout}")
+
+
+def roles_dir() -> Path:
+    return content_dir() / "roles"
+
+
+def playbooks_dir() -> Path:
+    return content_dir() / "playbooks"
+
+
+def templates_dir() -> Path:
+    return content_dir() / "templates"
+
+
+def package_data_dir() -> Path:
+    """Data shipped with the Python package itself (catalogues, locale files)."""
+    return _PACKAGE_DIR / "data"
+
+
+def ansible_plugins_dir() -> Path:
+    return _PACKAGE_DIR / "ansible_plugins"
+
+
+def state_dir() -> Path:
+    """Controller-side state (run logs, lab machines). ``BASTIDE_STATE_DIR`` overrides it."""
+    override = os.environ.get("BASTIDE_STATE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "bastide"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's second command: install, then run the whole test suite — lint, unit tests, and
+# the integration tests that bring the lab up on this machine and tear it down at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check cli tests roles bench
+.venv/bin/ansible-lint --offline --profile production roles playbooks
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,167 @@
+"""End to end on real lab hosts: deploy the demo syndicat, deploy again (nothing changes),
+plan (nothing to do), verify (every role's checks pass), and the failure paths.
+
+The order matters and is the order of a real first deployment, so the module shares one
+deployed lab; each test states what it relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bastide.core.inventory import load
+
+pytestmark = pytest.mark.lab
+
+BASTIDE = [sys.executable, "-m", "bastide"]
+
+Env = dict[str, str]
+Deployed = dict[str, Any]
+
+
+def bastide(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*BASTIDE, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"bastide {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def deploy_env(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private copy of the lab inventory, its keyring unlocked by a throwaway age identity,
+    and run state kept apart so the logs of this module can be searched for secrets."""
+    work = tmp_path_factory.mktemp("deploy")
+    inventory = work / "inventory"
+    shutil.copytree(lab.inventory, inventory, ignore=shutil.ignore_patterns("keyring", "known_hosts"))
+    env = dict(
+        os.environ,
+        BASTIDE_STATE_DIR=str(work / "state"),
+        BASTIDE_IDENTITY=str(work / "operator.age"),
+        BASTIDE_INVENTORY=str(inventory),
+        LANG="C.UTF-8",
+    )
+    bastide("keys", "init", str(inventory), "--identity", env["BASTIDE_IDENTITY"], env=env)
+    yield env
+
+
+@pytest.fixture(scope="module")
+def first_deploy(deploy_env: Env) -> dict[str, Any]:
+    result = bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env)
+    return {"result": result, "summary": json.loads(result.stdout)}
+
+
+def test_first_deploy_converges_every_host(first_deploy: Deployed, lab: Any) -> None:
+    summary = first_deploy["summary"]
+    assert summary["ok"], summary["failures"]
+    assert set(summary["hosts"]) == {name for name, _ in lab.hosts[: len(summary["hosts"])]}
+    assert all(stats["changed"] > 0 for stats in summary["hosts"].values())
+    assert summary["sites"], "the deploy lists where each commune's services answer"
+
+
+def test_second_deploy_changes_nothing(first_deploy: Deployed, deploy_env: Env) -> None:
+    summary = json.loads(bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env).stdout)
+    assert summary["ok"], summary["failures"]
+    changed = [f"{c['host']}: {c['task']} {c['item'] or ''}" for c in summary["changes"]]
+    assert changed == [], "every role must converge with zero changes on a second run"
+    assert all(stats["changed"] == 0 for stats in summary["hosts"].values())
+
+
+def test_plan_after_deploy_has_nothing_to_do(first_deploy: Deployed, deploy_env: Env) -> None:
+    summary = json.loads(bastide("plan", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env).stdout)
+    assert summary["ok"], summary["failures"]
+    assert all(not entry["changes"] for entry in summary["plan"])
+
+
+def test_verify_passes_and_reports_per_commune(
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
+) -> None:
+    junit = tmp_path / "verify.xml"
+    inventory_dir = deploy_env["BASTIDE_INVENTORY"]
+    result = bastide("verify", inventory_dir, "--json", "--junit", str(junit), env=deploy_env)
+    report = json.loads(result.stdout)
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    assert report["ok"]
+    assert {row["commune"] for row in report["communes"]} == {c.slug for c in inventory.communes}
+    assert all(row["passed"] > 0 and row["failed"] == 0 for row in report["communes"])
+    roles_checked = {check["role"] for check in report["checks"]}
+    assert {"base", "hardening", "firewall", "nginx", "postgresql"} <= roles_checked
+    assert junit.read_text().count("<testsuite ") == len(inventory.communes)
+
+
+def test_limit_to_a_commune_touches_only_its_host(first_deploy: Deployed, deploy_env: Env) -> None:
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    commune = inventory.communes[-1]
+    inventory_dir = deploy_env["BASTIDE_INVENTORY"]
+    summary = json.loads(
+        bastide("deploy", inventory_dir, "--limit", commune.slug, "--json", env=deploy_env).stdout
+    )
+    assert set(summary["hosts"]) == {commune.host}
+    neighbours = {c.slug for c in inventory.communes_on(commune.host)}
+    assert {site["commune"] for site in summary["sites"]} == neighbours
+
+
+def test_unreachable_host_is_reported_with_host_task_and_reason(
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
+) -> None:
+    broken = tmp_path / "inventory"
+    shutil.copytree(deploy_env["BASTIDE_INVENTORY"], broken)
+    data = yaml.safe_load((broken / "syndicat.yml").read_text())
+    victim = data["hosts"][0]
+    # An address of the lab's own network where no host answers.
+    victim["address"] = victim["address"].rsplit(".", 1)[0] + ".250"
+    (broken / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    result = bastide("deploy", str(broken), "--json", env=deploy_env, check=False)
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    [failure] = [f for f in summary["failures"] if f["host"] == victim["name"]]
+    assert failure["unreachable"]
+    assert failure["task"]
+    assert failure["reason"]
+    others = [name for name in summary["hosts"] if name != victim["name"]]
+    assert all(summary["hosts"][name]["failures"] == 0 for name in others)
+
+
+def test_bad_inventory_stops_before_any_connection(deploy_env: Env, tmp_path: Path) -> None:
+    broken = tmp_path / "inventory"
+    shutil.copytree(deploy_env["BASTIDE_INVENTORY"], broken)
+    data = yaml.safe_load((broken / "syndicat.yml").read_text())
+    data["settings"]["hardening_level"] = "extreme"
+    (broken / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    runs = Path(deploy_env["BASTIDE_STATE_DIR"]) / "runs"
+    before = set(runs.iterdir()) if runs.exists() else set()
+    result = bastide("deploy", str(broken), env=deploy_env, check=False)
+    assert result.returncode == 2
+    assert "hardening_level" in result.stderr
+    assert (set(runs.iterdir()) if runs.exists() else set()) == before, "no run was started"
+
+
+def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env: Env) -> None:
+    """Every secret of the keyring, searched for in every file a run left and in the output."""
+    from bastide.core import keys
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    os.environ.setdefault("BASTIDE_IDENTITY", deploy_env["BASTIDE_IDENTITY"])
+    keyring = keys.open_keyring(inventory.root)
+    values = [value for value in keys.all_values(keyring) if len(value) >= 8]
+    assert values, "the deploy created secrets"
+    haystacks = [first_deploy["result"].stdout, first_deploy["result"].stderr]
+    for path in Path(deploy_env["BASTIDE_STATE_DIR"]).rglob("*"):
+        if path.is_file():
+            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
+    for path in inventory.root.rglob("*"):
+        if path.is_file() and "keyring" not in path.parts:
+            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
+    leaks = [v[:4] + "…" for v in values if any(v in text for text in haystacks)]
+    assert leaks == []

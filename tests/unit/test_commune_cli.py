@@ -1,0 +1,264 @@
+"""`bastide commune add|list|import|remove` on copies of the demo inventory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from bastide.commands import main
+from bastide.core.inventory import load
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "inventories" / "demo"
+CSV = REPO / "tests" / "fixtures" / "csv"
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture
+def inv(tmp_path: Path) -> Path:
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    return root
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner(env={"COLUMNS": "400"}).invoke(main, [str(arg) for arg in args])
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------- list
+
+
+def test_list_json(inv: Path) -> None:
+    result = run("commune", "list", inv, "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["slug"] for row in rows] == [
+        "anse-aux-ours",
+        "ortu-di-l-orsu",
+        "ours-les-bains",
+        "saint-aubin-des-combes",
+    ]
+    ortu = rows[1]
+    assert ortu["insee"] == "2A321"
+    assert ortu["host"] == "srv-ours-2"
+    assert ortu["services"] == ["docs", "files"]
+    assert ortu["sites"] == ["docs.ortu-di-l-orsu.example.fr", "fichiers.ortu-di-l-orsu.example.fr"]
+
+
+def test_list_table(inv: Path) -> None:
+    result = run("commune", "list", inv)
+    assert result.exit_code == 0
+    assert "ours-les-bains" in result.stdout and "2A321" in result.stdout and "srv-ours-2" in result.stdout
+
+
+def test_list_on_an_invalid_inventory_fails(inv: Path) -> None:
+    (inv / "syndicat.yml").write_text("", encoding="utf-8")
+    result = run("commune", "list", inv, "--json")
+    assert result.exit_code == 2
+    assert "the file is empty" in result.stderr
+
+
+# ---------------------------------------------------------------- add
+
+
+def test_add_writes_a_valid_commune(inv: Path) -> None:
+    result = run(
+        "commune", "add", inv,
+        "--name", "Saint-Étienne-d'Ours",
+        "--insee", "38600",
+        "--domain", "st-etienne-ours.example.fr",
+        "--host", "srv-ours-1",
+        "--services", "docs,rdv",
+        "--agent", "Anne Roy <anne.roy@st-etienne-ours.example.fr> (Accueil)",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    path = inv / "communes" / "saint-etienne-d-ours.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data == {
+        "slug": "saint-etienne-d-ours",
+        "name": "Saint-Étienne-d'Ours",
+        "insee": "38600",
+        "domain": "st-etienne-ours.example.fr",
+        "host": "srv-ours-1",
+        "services": ["docs", "rdv"],
+        "backup_target": "principal",
+        "agents": [
+            {"name": "Anne Roy", "email": "anne.roy@st-etienne-ours.example.fr", "service": "Accueil"}
+        ],
+    }
+    assert load(inv).commune("saint-etienne-d-ours").host == "srv-ours-1"
+
+
+def test_add_defaults_services_to_the_hosts(inv: Path) -> None:
+    result = run("commune", "add", inv, "--name", "Val", "--insee", "38601", "--domain", "val.example.fr",
+                 "--host", "srv-ours-2", "--slug", "val")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert load(inv).commune("val").services == ["docs", "files", "rdv"]
+
+
+def test_add_rejects_bad_values_and_writes_nothing(inv: Path) -> None:
+    before = snapshot(inv)
+    result = run("commune", "add", inv, "--name", "X", "--insee", "20600", "--domain", "bad_domain",
+                 "--host", "srv-9", "--agent", "no email here")  # fmt: skip
+    assert result.exit_code == 2
+    stderr = flat(result.stderr)
+    assert "--insee: INSEE code `20600`: Corsican communes use 2A" in stderr
+    assert "--domain: `bad_domain` is not a valid domain name" in stderr
+    assert "--host: host `srv-9` is not in syndicat.yml" in stderr
+    assert "--agent: agents must be written" in stderr
+    assert snapshot(inv) == before
+
+
+def test_add_refuses_an_existing_slug_or_domain(inv: Path) -> None:
+    before = snapshot(inv)
+    result = run("commune", "add", inv, "--name", "Ours-les-Bains", "--insee", "38999",
+                 "--domain", "ours-les-bains.example.fr", "--host", "srv-ours-1")  # fmt: skip
+    assert result.exit_code == 2
+    stderr = flat(result.stderr)
+    assert "slug `ours-les-bains` is already used" in stderr
+    assert "domain `ours-les-bains.example.fr` is already used" in stderr
+    assert snapshot(inv) == before
+
+
+# ---------------------------------------------------------------- remove
+
+
+def test_remove_needs_yes_when_not_interactive(inv: Path) -> None:
+    result = run("commune", "remove", inv, "anse-aux-ours")
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert (inv / "communes" / "anse-aux-ours.yml").exists()
+
+
+def test_remove_with_yes(inv: Path) -> None:
+    result = run("commune", "remove", inv, "anse-aux-ours", "--yes")
+    assert result.exit_code == 0, result.output
+    assert not (inv / "communes" / "anse-aux-ours.yml").exists()
+    assert [c.slug for c in load(inv).communes] == [
+        "ortu-di-l-orsu",
+        "ours-les-bains",
+        "saint-aubin-des-combes",
+    ]
+
+
+@pytest.mark.parametrize("slug", ["nowhere", "../syndicat"])
+def test_remove_unknown(inv: Path, slug: str) -> None:
+    before = snapshot(inv)
+    result = run("commune", "remove", inv, slug, "--yes")
+    assert result.exit_code == 2
+    assert f"no commune `{slug}`" in result.stderr
+    assert snapshot(inv) == before
+
+
+# ---------------------------------------------------------------- import
+
+
+def test_import_french_cp1252_semicolons(inv: Path) -> None:
+    result = run("commune", "import", inv, CSV / "communes-fr-cp1252.csv")
+    assert result.exit_code == 0, result.output
+    loaded = load(inv)
+    commune = loaded.commune("bethencourt-sur-ours")
+    assert commune.name == "Béthencourt-sur-Ours"
+    assert commune.services == ["docs", "files"]
+    assert [a.name for a in commune.agents] == ["Hélène Faure", "Noël Perrin"]
+    assert commune.agents[0].service == "Secrétariat de mairie"
+    assert loaded.commune("l-ile-d-ourson").name == "L'Île-d'Ourson"
+    # An empty services cell takes every service its host runs.
+    corse = loaded.commune("sainte-agnes-en-combe")
+    assert corse.insee == "2B104"
+    assert corse.services == ["docs", "files", "rdv"]
+
+
+def test_import_utf8_bom_commas(inv: Path) -> None:
+    result = run("commune", "import", inv, CSV / "communes-en-utf8-bom.csv")
+    assert result.exit_code == 0, result.output
+    loaded = load(inv)
+    assert loaded.commune("val-d-ours").services == ["docs", "rdv"]
+    assert loaded.commune("combe-noire").backup_target == "principal"
+
+
+def test_import_dry_run_writes_nothing(inv: Path) -> None:
+    before = snapshot(inv)
+    result = run("commune", "import", inv, CSV / "communes-en-utf8-bom.csv", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "val-d-ours.yml" in result.stdout
+    assert snapshot(inv) == before
+
+
+def test_import_reports_every_bad_row_with_line_and_column(inv: Path) -> None:
+    before = snapshot(inv)
+    csv_file = CSV / "communes-bad.csv"
+    result = run("commune", "import", inv, csv_file)
+    assert result.exit_code == 2
+    stderr = flat(result.stderr)
+    assert f"{csv_file}:3 column insee: INSEE code `20123`" in stderr
+    assert f"{csv_file}:4 column hote: host `srv-ours-9` is not in syndicat.yml" in stderr
+    assert (
+        f"{csv_file}:5 column domaine: domain `bonne-commune.example.fr` is already used by {csv_file}:2"
+        in stderr
+    )
+    assert f"{csv_file}:6 column services (services[1]): unknown service `visio`" in stderr
+    # The good row on line 2 is not written either: all or nothing.
+    assert snapshot(inv) == before
+
+
+def test_import_refuses_an_existing_commune(inv: Path) -> None:
+    result = run("commune", "import", inv, CSV / "communes-existing.csv")
+    assert result.exit_code == 2
+    assert "slug `ours-les-bains` is already used by" in flat(result.stderr)
+
+
+def test_import_unknown_column_suggests(inv: Path) -> None:
+    result = run("commune", "import", inv, CSV / "communes-unknown-column.csv")
+    assert result.exit_code == 2
+    stderr = flat(result.stderr)
+    assert ":1 column domian: unknown column `domian`" in stderr
+    assert "closest: domain" in stderr
+    assert "required column `domain` is missing" in stderr
+    assert "required field is missing" not in stderr
+
+
+def test_import_host_option(inv: Path) -> None:
+    csv_file = CSV / "communes-no-host.csv"
+    result = run("commune", "import", inv, csv_file)
+    assert result.exit_code == 2
+    assert flat(result.stderr).count("no host for this commune") == 2
+    result = run("commune", "import", inv, csv_file, "--host", "srv-ours-2", "--services", "docs,files")
+    assert result.exit_code == 0, result.output
+    commune = load(inv).commune("pre-vert")
+    assert commune.name == "Pré-Vert"
+    assert (commune.host, commune.services) == ("srv-ours-2", ["docs", "files"])
+
+
+def test_import_in_french(inv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    result = run("commune", "import", inv, CSV / "communes-no-host.csv")
+    assert result.exit_code == 2
+    assert "aucun hôte pour cette commune" in flat(result.stderr)
+
+
+def test_import_excel_sep_line_keeps_line_numbers(inv: Path) -> None:
+    csv_file = CSV / "communes-excel-sep.csv"
+    result = run("commune", "import", inv, csv_file)
+    assert result.exit_code == 2
+    assert f"{csv_file}:4 column insee: INSEE code `20540`" in flat(result.stderr)
+    assert not (inv / "communes" / "col-blanc.yml").exists()

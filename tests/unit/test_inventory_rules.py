@@ -1,0 +1,195 @@
+"""Validation rules between values, on inventories built from the demo in a temporary dir."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from bastide.core.inventory import load
+from bastide.errors import InputError, Problem
+
+DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture
+def inv(tmp_path: Path) -> Path:
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    return root
+
+
+def edit(path: Path, change: Any) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def problems(root: Path) -> list[Problem]:
+    with pytest.raises(InputError) as raised:
+        load(root)
+    return raised.value.problems
+
+
+def test_every_problem_in_every_file_is_reported_at_once(inv: Path) -> None:
+    edit(inv / "syndicat.yml", lambda d: d["syndicat"].update(siren="123456789"))
+    edit(inv / "communes" / "ours-les-bains.yml", lambda d: d.update(insee="20123"))
+    edit(inv / "communes" / "anse-aux-ours.yml", lambda d: d.update(host="srv-inconnu"))
+    found = problems(inv)
+    assert {(Path(p.file).name, p.field) for p in found} == {
+        ("syndicat.yml", "syndicat.siren"),
+        ("ours-les-bains.yml", "insee"),
+        ("anse-aux-ours.yml", "host"),
+    }
+    assert all(p.line for p in found)
+    # Sorted: syndicat.yml first, then communes in file order.
+    assert Path(found[0].file).name == "syndicat.yml"
+
+
+def test_a_commune_on_an_invalid_host_is_not_also_on_an_unknown_host(inv: Path) -> None:
+    edit(inv / "syndicat.yml", lambda d: d["hosts"][1].update(address="not an address"))
+    found = problems(inv)
+    assert [(p.field, "neither an IP" in p.message) for p in found] == [("hosts[1].address", True)]
+
+
+def test_lab_flag_and_private_key_file_are_accepted(inv: Path) -> None:
+    def change(data: dict) -> None:
+        data["lab"] = True
+        data["settings"]["ssh"]["private_key_file"] = "keys/id_ed25519"
+
+    edit(inv / "syndicat.yml", change)
+    loaded = load(inv)
+    assert loaded.lab is True
+    assert loaded.settings.ssh.private_key_file == "keys/id_ed25519"
+    assert loaded.ssh_private_key_path() == inv.resolve() / "keys" / "id_ed25519"
+
+
+def test_private_key_file_absolute_or_home(inv: Path) -> None:
+    edit(inv / "syndicat.yml", lambda d: d["settings"]["ssh"].update(private_key_file="~/.ssh/id_ed25519"))
+    assert load(inv).ssh_private_key_path() == Path.home() / ".ssh" / "id_ed25519"
+    edit(inv / "syndicat.yml", lambda d: d["settings"]["ssh"].update(private_key_file="/srv/keys/lab"))
+    assert load(inv).ssh_private_key_path() == Path("/srv/keys/lab")
+    assert load(DEMO).ssh_private_key_path() is None
+
+
+def test_internal_tls_needs_no_acme_settings(inv: Path) -> None:
+    edit(inv / "syndicat.yml", lambda d: d["settings"].update(tls={"mode": "internal"}))
+    assert load(inv).settings.tls.mode == "internal"
+
+
+def test_defaults(inv: Path) -> None:
+    def change(data: dict) -> None:
+        for key in ("hardening_level", "extra_trusted_cas", "http_proxy"):
+            del data["settings"][key]
+        del data["settings"]["ssh"]["port"]
+        del data["settings"]["ssh"]["bootstrap_user"]
+        del data["settings"]["smtp_relay"]["port"]
+
+    edit(inv / "syndicat.yml", change)
+    settings = load(inv).settings
+    assert settings.hardening_level == "intermediary"
+    assert settings.extra_trusted_cas == []
+    assert settings.http_proxy == ""
+    assert settings.ssh.port == 22
+    assert settings.ssh.bootstrap_user == "root"
+    assert settings.smtp_relay.port == 25
+
+
+def _ca_pem() -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Proxy CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_extra_trusted_ca_relative_to_the_inventory(inv: Path) -> None:
+    (inv / "certs").mkdir()
+    (inv / "certs" / "proxy-ca.pem").write_bytes(_ca_pem())
+    edit(inv / "syndicat.yml", lambda d: d["settings"].update(extra_trusted_cas=["certs/proxy-ca.pem"]))
+    assert load(inv).settings.extra_trusted_cas == ["certs/proxy-ca.pem"]
+
+
+def test_a_policy_that_allows_a_hyperscaler_accepts_it(inv: Path) -> None:
+    def change(data: dict) -> None:
+        data["residency"]["providers"].append("aws")
+        data["residency"]["regions"].append("eu-west-3")
+        data["hosts"][1].update(provider="aws", region="eu-west-3")
+
+    edit(inv / "syndicat.yml", change)
+    assert load(inv).host("srv-ours-2").provider == "aws"
+
+
+def test_policy_names_an_unknown_provider(inv: Path) -> None:
+    edit(inv / "syndicat.yml", lambda d: d["residency"]["providers"].append("ovh"))
+    [problem] = problems(inv)
+    assert problem.field == "residency.providers[4]"
+    assert "ovhcloud" in problem.fix
+
+
+def test_hosts_outside_french_regions_of_a_french_provider(inv: Path) -> None:
+    def change(data: dict) -> None:
+        data["residency"]["regions"].append("de-lim")
+        data["hosts"][0].update(region="ca-bhs")
+
+    edit(inv / "syndicat.yml", change)
+    [problem] = problems(inv)
+    assert problem.field == "hosts[0].region"
+    assert "(CA)" in problem.message
+
+
+def test_no_communes_and_no_hosts_is_valid(inv: Path) -> None:
+    shutil.rmtree(inv / "communes")
+    edit(inv / "syndicat.yml", lambda d: d.update(hosts=[], backup_targets=[]))
+    loaded = load(inv)
+    assert loaded.communes == [] and loaded.hosts == []
+
+
+def test_not_a_directory(tmp_path: Path) -> None:
+    [problem] = problems(tmp_path / "nowhere")
+    assert "no inventory directory" in problem.message
+
+
+def test_the_same_agent_twice_in_one_commune(inv: Path) -> None:
+    def change(data: dict) -> None:
+        data["agents"].append(dict(data["agents"][0]))
+
+    edit(inv / "communes" / "ours-les-bains.yml", change)
+    [problem] = problems(inv)
+    assert problem.field == "agents[3].email"
+
+
+def test_syndicat_must_be_a_mapping(inv: Path) -> None:
+    (inv / "syndicat.yml").write_text("- just\n- a list\n", encoding="utf-8")
+    found = problems(inv)
+    assert any("must hold a mapping" in p.message for p in found)
+
+
+def test_hosts_must_be_a_list(inv: Path) -> None:
+    edit(inv / "syndicat.yml", lambda d: d.update(hosts={"name": "srv"}))
+    found = problems(inv)
+    assert any(p.field == "hosts" and "must be a list" in p.message for p in found)

@@ -1,0 +1,385 @@
+"""The keyring: envelope encryption, integrity of the whole file, operators, rotation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyrage
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from bastide.core.keys import (
+    AgeOperator,
+    Identity,
+    IntegrityError,
+    KdfParams,
+    Keyring,
+    KeyringError,
+    Passphrase,
+    PassphraseOperator,
+    SecretSpec,
+    UnknownSecret,
+    UnlockError,
+    keyring_path,
+    required_secrets,
+)
+from bastide.core.keys.operators import associated_data, open_sealed, unb64
+
+# Small Argon2id parameters keep the byte-by-byte tamper loops fast; production uses RFC 9106's.
+FAST = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8}
+PASSPHRASE = "correct horse battery staple"
+
+
+def fast_kdf() -> KdfParams:
+    return KdfParams(FAST["name"], FAST["iterations"], FAST["lanes"], FAST["memory_kib"])
+
+
+def age_identity() -> tuple[str, str]:
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+SPECS = [
+    SecretSpec("ours-les-bains", "postgresql-docs"),
+    SecretSpec("ours-les-bains", "app-docs", "app-secret"),
+    SecretSpec("anse-aux-ours", "postgresql-docs"),
+]
+
+
+@pytest.fixture
+def keyring(tmp_path: Path) -> tuple[Keyring, str]:
+    """A keyring with a passphrase operator (alice) and an age operator (bob), and secrets."""
+    secret_key, public = age_identity()
+    ring = Keyring.create(tmp_path, PassphraseOperator("alice", PASSPHRASE, fast_kdf()))
+    ring.add_operator(AgeOperator("bob", public))
+    ring.ensure(SPECS)
+    ring.put("_syndicat", "internal-ca-key", b"-----BEGIN PRIVATE KEY-----\nMC4C\n", kind="key")
+    return ring, secret_key
+
+
+def values(ring: Keyring) -> dict[tuple[str, str], bytes]:
+    return {(info.scope, info.name): ring.get(info.scope, info.name) for info in ring.secrets()}
+
+
+def test_round_trip_with_each_operator(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    ring, bob = keyring
+    expected = values(ring)
+    assert len(expected) == 4
+    by_alice = Keyring.open(tmp_path, Passphrase(PASSPHRASE))
+    by_bob = Keyring.open(tmp_path, Identity(bob))
+    assert by_alice.opened_by == "alice" and by_bob.opened_by == "bob"
+    assert values(by_alice) == expected == values(by_bob)
+    assert ring.get("_syndicat", "internal-ca-key").startswith(b"-----BEGIN")
+
+
+def test_wrong_passphrase_fails_cleanly(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    with pytest.raises(UnlockError) as caught:
+        Keyring.open(tmp_path, Passphrase("not the passphrase at all"))
+    assert caught.value.exit_code == 2
+    problem = caught.value.problems[0]
+    assert problem.file == str(keyring_path(tmp_path))
+    assert "does not open the keyring" in problem.message
+    assert "not the passphrase" not in str(caught.value)
+    with pytest.raises(UnlockError):
+        Keyring.open(tmp_path, Identity(age_identity()[0]))  # an identity that is no operator
+
+
+def test_files_are_private(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    path = keyring_path(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_no_value_in_the_file(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    ring, _bob = keyring
+    content = keyring_path(tmp_path).read_bytes()
+    for value in values(ring).values():
+        assert value not in content
+
+
+@pytest.mark.parametrize("unlock", ["passphrase", "identity"])
+def test_tampering_with_any_byte_is_detected(
+    keyring: tuple[Keyring, str], tmp_path: Path, unlock: str
+) -> None:
+    ring, bob = keyring
+    path = keyring_path(tmp_path)
+    original = path.read_bytes()
+    unlocker = Passphrase(PASSPHRASE) if unlock == "passphrase" else Identity(bob)
+    undetected = []
+    for position in range(len(original)):
+        for flip in (0x01, 0x20):
+            altered = bytearray(original)
+            altered[position] ^= flip
+            path.write_bytes(bytes(altered))
+            try:
+                Keyring.open(tmp_path, unlocker)
+            except KeyringError:
+                continue
+            undetected.append((position, flip))
+    for altered in (original[:-1], original + b"\n", original.replace(b"\n", b"\r\n", 1), b""):
+        path.write_bytes(altered)
+        with pytest.raises(KeyringError):
+            Keyring.open(tmp_path, unlocker)
+    assert undetected == []
+    path.write_bytes(original)
+    assert values(Keyring.open(tmp_path, unlocker)) == values(ring)
+
+
+def test_rolling_back_or_swapping_one_entry_is_detected(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    ring, _bob = keyring
+    path = keyring_path(tmp_path)
+    old = json.loads(path.read_bytes())
+    ring.rotate("ours-les-bains", ["postgresql-docs"])
+    new = json.loads(path.read_bytes())
+
+    def check(doc: dict) -> None:
+        path.write_bytes((json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True) + "\n").encode())
+        with pytest.raises(IntegrityError):
+            Keyring.open(tmp_path, Passphrase(PASSPHRASE))
+
+    rolled_back = copy.deepcopy(new)
+    scope = "ours-les-bains"
+    rolled_back["scopes"][scope]["secrets"]["postgresql-docs"] = old["scopes"][scope]["secrets"][
+        "postgresql-docs"
+    ]
+    check(rolled_back)
+    swapped = copy.deepcopy(new)
+    secrets = swapped["scopes"][scope]["secrets"]
+    secrets["postgresql-docs"]["value"], secrets["app-docs"]["value"] = (
+        secrets["app-docs"]["value"],
+        secrets["postgresql-docs"]["value"],
+    )
+    check(swapped)
+    relabelled = copy.deepcopy(new)
+    relabelled["scopes"][scope]["secrets"]["app-docs"]["rotations"] = 7
+    check(relabelled)
+
+
+def test_kdf_parameters_are_bounded(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    path = keyring_path(tmp_path)
+    doc = json.loads(path.read_bytes())
+    doc["operators"]["alice"]["kdf"]["memory_kib"] = 2**40  # would exhaust memory if honoured
+    path.write_bytes((json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True) + "\n").encode())
+    with pytest.raises(IntegrityError):
+        Keyring.open(tmp_path, Passphrase(PASSPHRASE))
+
+
+def test_a_secret_does_not_decrypt_under_another_commune_or_name(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    scopes = ring._doc["scopes"]
+    moved = scopes["ours-les-bains"]["secrets"]["postgresql-docs"]["value"]
+    # The same name in another commune: different data key and associated data.
+    scopes["anse-aux-ours"]["secrets"]["postgresql-docs"]["value"] = moved
+    with pytest.raises(IntegrityError):
+        ring.get("anse-aux-ours", "postgresql-docs")
+    # Another name in the same commune: same data key, the associated data differs.
+    scopes["ours-les-bains"]["secrets"]["redis-docs"] = dict(scopes["ours-les-bains"]["secrets"]["app-docs"])
+    scopes["ours-les-bains"]["secrets"]["redis-docs"]["value"] = moved
+    with pytest.raises(IntegrityError):
+        ring.get("ours-les-bains", "redis-docs")
+    assert ring.get("ours-les-bains", "postgresql-docs")  # still fine in its own place
+    # A whole commune (data key and secrets) renamed to another commune's slug.
+    scopes["saint-aubin"] = copy.deepcopy(scopes["ours-les-bains"])
+    with pytest.raises(IntegrityError):
+        ring.get("saint-aubin", "postgresql-docs")
+    # The primitive itself: the right key with another scope in the associated data.
+    data_key = ring._data_key("ours-les-bains")
+    with pytest.raises(InvalidTag):
+        open_sealed(
+            data_key, moved, associated_data("secret", ring.keyring_id, "anse-aux-ours", "postgresql-docs")
+        )
+
+
+def test_unknown_secret(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    with pytest.raises(UnknownSecret):
+        ring.get("ours-les-bains", "ldap-docs")
+    with pytest.raises(UnknownSecret):
+        ring.get("nowhere", "postgresql-docs")
+
+
+def test_removing_an_operator_keeps_the_others_and_locks_it_out(
+    keyring: tuple[Keyring, str], tmp_path: Path
+) -> None:
+    ring, bob = keyring
+    before = values(ring)
+    path = keyring_path(tmp_path)
+    old_doc = json.loads(path.read_bytes())
+    ciphertexts = {
+        (scope, name): entry["value"]
+        for scope, content in old_doc["scopes"].items()
+        for name, entry in content["secrets"].items()
+    }
+    ring.remove_operator("bob")
+    with pytest.raises(UnlockError):
+        Keyring.open(tmp_path, Identity(bob))
+    by_alice = Keyring.open(tmp_path, Passphrase(PASSPHRASE))
+    assert values(by_alice) == before
+    assert [o.name for o in by_alice.operators()] == ["alice"]
+    new_doc = json.loads(path.read_bytes())
+    # Re-wrapped, not re-encrypted: every secret's ciphertext is unchanged ...
+    assert {
+        (scope, name): entry["value"]
+        for scope, content in new_doc["scopes"].items()
+        for name, entry in content["secrets"].items()
+    } == ciphertexts
+    # ... but the keyring key changed: bob's copy of his old wrapping opens nothing in the new file.
+    old_master = pyrage.decrypt(
+        unb64(old_doc["operators"]["bob"]["wrapped_key"]), [pyrage.x25519.Identity.from_str(bob)]
+    )
+    data_key = new_doc["scopes"]["ours-les-bains"]["data_key"]
+    with pytest.raises(InvalidTag):
+        open_sealed(old_master, data_key, associated_data("data-key", ring.keyring_id, "ours-les-bains"))
+
+
+def test_operator_rules(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    with pytest.raises(KeyringError, match="already exists"):
+        ring.add_operator(AgeOperator("bob", age_identity()[1]))
+    with pytest.raises(KeyringError, match="no operator"):
+        ring.remove_operator("carol")
+    ring.remove_operator("bob")
+    with pytest.raises(KeyringError, match="last operator"):
+        ring.remove_operator("alice")
+    with pytest.raises(KeyringError):
+        ring.add_operator(AgeOperator("bad name!", age_identity()[1]))
+
+
+def test_rotating_the_keyring_key_rewraps_everything(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    ring, bob = keyring
+    before = values(ring)
+    old = json.loads(keyring_path(tmp_path).read_bytes())
+    ring.rotate_keyring_key()
+    new = json.loads(keyring_path(tmp_path).read_bytes())
+    for name in ("alice", "bob"):
+        assert new["operators"][name]["wrapped_key"] != old["operators"][name]["wrapped_key"]
+    for scope in old["scopes"]:
+        assert new["scopes"][scope]["data_key"] != old["scopes"][scope]["data_key"]
+        assert new["scopes"][scope]["secrets"] == old["scopes"][scope]["secrets"]
+    assert values(Keyring.open(tmp_path, Passphrase(PASSPHRASE))) == before
+    assert values(Keyring.open(tmp_path, Identity(bob))) == before
+
+
+def test_rotate_one_secret(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    ring, _bob = keyring
+    before = values(ring)
+    assert ring.rotate("ours-les-bains", ["postgresql-docs"]) == ["postgresql-docs"]
+    after = values(Keyring.open(tmp_path, Passphrase(PASSPHRASE)))
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed == {("ours-les-bains", "postgresql-docs")}
+    info = {i.name: i for i in ring.secrets("ours-les-bains")}
+    assert info["postgresql-docs"].rotations == 1 and info["postgresql-docs"].rotated is not None
+    assert info["app-docs"].rotations == 0 and info["app-docs"].rotated is None
+
+
+def test_rotate_a_whole_commune_replaces_its_data_key(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    ring, _bob = keyring
+    ring.put("ours-les-bains", "s3-secret-key", b"from the provider", kind="credential")
+    before = values(ring)
+    old_data_key = ring._doc["scopes"]["ours-les-bains"]["data_key"]
+    rotated = ring.rotate("ours-les-bains")
+    assert rotated == ["app-docs", "postgresql-docs"]  # the provider's credential is not ours to renew
+    assert ring._doc["scopes"]["ours-les-bains"]["data_key"] != old_data_key
+    after = values(Keyring.open(tmp_path, Passphrase(PASSPHRASE)))
+    assert after[("ours-les-bains", "s3-secret-key")] == b"from the provider"
+    assert after[("anse-aux-ours", "postgresql-docs")] == before[("anse-aux-ours", "postgresql-docs")]
+    assert after[("ours-les-bains", "app-docs")] != before[("ours-les-bains", "app-docs")]
+
+
+def test_rotate_refuses_what_bastide_did_not_generate(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    with pytest.raises(KeyringError, match="not generated"):
+        ring.rotate("_syndicat", ["internal-ca-key"])
+    with pytest.raises(UnknownSecret):
+        ring.rotate("ours-les-bains", ["nope"])
+    with pytest.raises(KeyringError):
+        ring.rotate("nowhere")
+
+
+def test_ensure_creates_only_what_is_missing(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    before = values(ring)
+    extra = SecretSpec("ours-les-bains", "redis-docs")
+    assert ring.ensure([*SPECS, extra]) == [extra]
+    assert ring.ensure([*SPECS, extra]) == []
+    assert {k: v for k, v in values(ring).items() if k in before} == before
+    password = ring.get("ours-les-bains", "redis-docs")
+    assert len(password) == 32 and password.isalnum()
+    assert len(ring.get("ours-les-bains", "app-docs")) == 64
+    assert len(set(values(ring).values())) == len(values(ring))
+
+
+def test_put_and_names(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    with pytest.raises(KeyringError):
+        ring.put("Ours Les Bains", "x", b"v")
+    with pytest.raises(KeyringError):
+        ring.put("ours-les-bains", "../x", b"v")
+    with pytest.raises(TypeError):
+        ring.put("ours-les-bains", "x", "text")  # type: ignore[arg-type]
+
+
+def test_concurrent_change_is_refused(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    _ring, _bob = keyring
+    first = Keyring.open(tmp_path, Passphrase(PASSPHRASE))
+    second = Keyring.open(tmp_path, Passphrase(PASSPHRASE))
+    first.rotate("ours-les-bains", ["app-docs"])
+    with pytest.raises(KeyringError, match="changed on disk"):
+        second.rotate("anse-aux-ours", ["postgresql-docs"])
+
+
+def test_create_refuses_an_existing_keyring(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    with pytest.raises(KeyringError, match="already has a keyring"):
+        Keyring.create(tmp_path, PassphraseOperator("eve", PASSPHRASE, fast_kdf()))
+
+
+def test_scrypt_operator(tmp_path: Path) -> None:
+    ring = Keyring.create(
+        tmp_path, PassphraseOperator("alice", PASSPHRASE, KdfParams("scrypt", scrypt_n=2**10))
+    )
+    ring.ensure(SPECS)
+    assert values(Keyring.open(tmp_path, Passphrase(PASSPHRASE))) == values(ring)
+    with pytest.raises(UnlockError):
+        Keyring.open(tmp_path, Passphrase("wrong passphrase here"))
+
+
+def test_status_has_no_values(keyring: tuple[Keyring, str]) -> None:
+    ring, _bob = keyring
+    text = json.dumps(ring.status())
+    assert set(ring.status()["scopes"]) == {"_syndicat", "anse-aux-ours", "ours-les-bains"}
+    for value in values(ring).values():
+        assert value.decode() not in text
+    assert "age_days" in text and "last_rotated" in text
+
+
+def test_required_secrets() -> None:
+    inventory = SimpleNamespace(
+        communes=[
+            SimpleNamespace(slug="ours-les-bains", services=["docs", "rdv"]),
+            SimpleNamespace(slug="anse-aux-ours", services=["files"]),
+        ]
+    )
+    needs = {"docs": ["postgresql", "redis"], "rdv": ["postgresql"], "files": []}
+    specs = required_secrets(inventory, needs)
+    assert {(s.scope, s.name, s.kind) for s in specs} == {
+        ("ours-les-bains", "backup-repository", "password"),
+        ("ours-les-bains", "app-docs", "app-secret"),
+        ("ours-les-bains", "postgresql-docs", "password"),
+        ("ours-les-bains", "redis-docs", "password"),
+        ("ours-les-bains", "app-rdv", "app-secret"),
+        ("ours-les-bains", "postgresql-rdv", "password"),
+        ("anse-aux-ours", "backup-repository", "password"),
+        ("anse-aux-ours", "app-files", "app-secret"),
+    }
+    assert specs == sorted(specs)
+    # The catalogue shipped with bastide is used by default.
+    from bastide.core.inventory import catalogue
+
+    default = required_secrets(inventory)
+    for need in catalogue.services()["docs"].needs:
+        assert SecretSpec("ours-les-bains", f"{need}-docs") in default

@@ -1,0 +1,76 @@
+"""The Ansible inventory bastide renders from the demo syndicat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bastide.core.ansible import resolve_limit
+from bastide.core.ansible.render import render
+from bastide.core.inventory import load
+from bastide.errors import InputError
+
+DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict:
+    return render(load(DEMO))
+
+
+def test_every_host_with_its_connection_and_communes(rendered: dict) -> None:
+    inventory = load(DEMO)
+    hosts = rendered["all"]["hosts"]
+    assert set(hosts) == {h.name for h in inventory.hosts}
+    for host in inventory.hosts:
+        variables = hosts[host.name]
+        assert variables["ansible_host"] == host.address
+        assert variables["ansible_user"] == "dsi-demo"
+        assert variables["ansible_become"] is True
+        expected = [c.slug for c in inventory.communes_on(host.name)]
+        assert [c["slug"] for c in variables["bastide_communes"]] == expected
+
+
+def test_bootstrap_user_override_drops_become(rendered: dict) -> None:
+    hosts = render(load(DEMO), {"srv-ours-1": "root"})["all"]["hosts"]
+    assert hosts["srv-ours-1"]["ansible_user"] == "root"
+    assert "ansible_become" not in hosts["srv-ours-1"]
+    assert hosts["srv-ours-2"]["ansible_user"] == "dsi-demo"
+
+
+def test_groups_per_commune_service_and_backend(rendered: dict) -> None:
+    inventory = load(DEMO)
+    groups = rendered["all"]["children"]
+    for commune in inventory.communes:
+        assert list(groups["commune_" + commune.slug.replace("-", "_")]["hosts"]) == [commune.host]
+    assert set(groups["frontend"]["hosts"]) == {c.host for c in inventory.communes}
+    assert set(groups["backend_postgresql"]["hosts"]) <= {h.name for h in inventory.hosts}
+    assert all(name.isidentifier() for name in groups)
+
+
+def test_sites_and_catalogue_reach_the_roles(rendered: dict) -> None:
+    variables = rendered["all"]["vars"]
+    assert variables["bastide_services"]["docs"]["needs"]
+    commune = rendered["all"]["hosts"]["srv-ours-1"]["bastide_communes"][0]
+    assert all(site["fqdn"].endswith("." + commune["domain"]) for site in commune["sites"])
+    assert variables["bastide_hardening_level"] == "intermediary"
+    assert variables["bastide_lab"] is False
+
+
+def test_rendering_is_plain_yaml_without_secrets(rendered: dict) -> None:
+    text = yaml.safe_dump(rendered, allow_unicode=True)
+    assert "password" not in text.lower()
+    assert yaml.safe_load(text) == rendered
+
+
+def test_limit_accepts_a_commune_or_a_host() -> None:
+    inventory = load(DEMO)
+    commune = inventory.communes[0]
+    assert resolve_limit(inventory, commune.slug) == [commune.host]
+    assert resolve_limit(inventory, "srv-ours-2") == ["srv-ours-2"]
+    assert resolve_limit(inventory, None) is None
+    with pytest.raises(InputError) as error:
+        resolve_limit(inventory, "atlantis")
+    assert error.value.problems[0].field == "limit"
