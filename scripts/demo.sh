@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# The README's first command: install, start the lab, deploy the demo syndicat onto it, and
-# print where each commune's services answer. `bastide lab down` stops the lab afterwards.
+# The README's first command: install, start the lab, deploy the demo syndicat onto it, prove
+# it, and print where each commune's services answer. `bastide lab down` stops the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bastide=.venv/bin/bastide
+# The demo keyring is opened by a lab-only age identity kept out of git (.bastide/ is ignored);
+# a real syndicat uses operators' passphrases or identities (docs/keys.md).
 export BASTIDE_IDENTITY="${BASTIDE_IDENTITY:-$PWD/.bastide/lab-operator.age}"
-.venv/bin/bastide lab up --hosts "${BASTIDE_DEMO_HOSTS:-2}" --from inventories/demo --out inventories/lab
-.venv/bin/bastide validate inventories/lab
-.venv/bin/bastide deploy inventories/lab
-.venv/bin/bastide verify inventories/lab
+mkdir -p "$(dirname "$BASTIDE_IDENTITY")"
+"$bastide" lab up --hosts "${BASTIDE_DEMO_HOSTS:-2}" --from inventories/demo --out inventories/lab
+"$bastide" validate inventories/lab
+if [[ ! -f inventories/lab/keyring/keyring.json ]]; then
+  "$bastide" keys init inventories/lab --operator lab --identity "$BASTIDE_IDENTITY"
+fi
+"$bastide" deploy inventories/lab
+"$bastide" verify inventories/lab
+echo
+echo "The lab runs until: $bastide lab down"

@@ -47,9 +47,14 @@ def ansible_plugins_dir() -> Path:
 
 
 def state_dir() -> Path:
-    """Controller-side state (run logs, lab machines). ``BASTIDE_STATE_DIR`` overrides it."""
+    """Controller-side state (run logs, lab machines): ``BASTIDE_STATE_DIR``, else
+    ``/var/lib/bastide`` for root, else ``$XDG_STATE_HOME/bastide``."""
     override = os.environ.get("BASTIDE_STATE_DIR")
     if override:
         return Path(override)
+    if os.geteuid() == 0:
+        # The lab's daemons (squid, dnsmasq) drop privileges and must reach their files, which a
+        # 0700 /root would hide; root's state lives where system tools keep theirs.
+        return Path("/var/lib/bastide")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "bastide"

@@ -76,6 +76,8 @@ def print_summary(summary: RunSummary) -> None:
         out.print(f"[red]{label}[/] [bold]{failure.host}[/] — {failure.task}")
         for line in failure.reason.splitlines()[:12]:
             out.print(f"    {line}", markup=False)
+    for line in summary.errors:
+        out.print(line, markup=False, style="red")
     out.print(_("log.where", path=summary.log_path))
 
 
@@ -89,5 +91,6 @@ def summary_dict(summary: RunSummary) -> dict[str, Any]:
             for name, stats in summary.hosts.items()
         },
         "failures": [f.__dict__ for f in summary.failures],
+        "errors": summary.errors,
         "changes": [c.__dict__ for c in summary.changes],
     }

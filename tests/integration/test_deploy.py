@@ -79,7 +79,8 @@ def test_second_deploy_changes_nothing(first_deploy: Deployed, deploy_env: Env) 
 
 
 def test_plan_after_deploy_has_nothing_to_do(first_deploy: Deployed, deploy_env: Env) -> None:
-    summary = json.loads(bastide("plan", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env).stdout)
+    inventory_dir = deploy_env["BASTIDE_INVENTORY"]
+    summary = json.loads(bastide("plan", inventory_dir, "--json", env=deploy_env).stdout)
     assert summary["ok"], summary["failures"]
     assert all(not entry["changes"] for entry in summary["plan"])
 
@@ -152,9 +153,12 @@ def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env
     from bastide.core import keys
 
     inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
-    os.environ.setdefault("BASTIDE_IDENTITY", deploy_env["BASTIDE_IDENTITY"])
-    keyring = keys.open_keyring(inventory.root)
-    values = [value for value in keys.all_values(keyring) if len(value) >= 8]
+    identity = keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
+    keyring = keys.Keyring.open(inventory.root, identity)
+    values = [
+        keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()
+    ]
+    values = [value for value in values if len(value) >= 8]
     assert values, "the deploy created secrets"
     haystacks = [first_deploy["result"].stdout, first_deploy["result"].stderr]
     for path in Path(deploy_env["BASTIDE_STATE_DIR"]).rglob("*"):

@@ -7,6 +7,7 @@ import sys
 import click
 
 from bastide import __version__
+from bastide.commands import compliance as compliance_commands
 from bastide.commands import deploy as deploy_commands
 from bastide.commands import inventory as inventory_commands
 from bastide.commands import keys as keys_commands
@@ -39,5 +40,5 @@ def main() -> None:
     """bastide — converge a syndicat numérique's servers to its inventory, and prove it."""
 
 
-for module in (inventory_commands, deploy_commands, lab_commands, keys_commands):
+for module in (inventory_commands, deploy_commands, lab_commands, keys_commands, compliance_commands):
     module.register(main)

@@ -75,7 +75,7 @@ def plan_command(inventory: Path, limit: str | None, as_json: bool) -> None:
                 },
             }
         )
-    if not as_json:
+    if not as_json and not summary.errors:
         for entry in report:
             out.print(f"[bold]{entry['host']}[/] — {_('plan.changes', count=len(entry['changes']))}")
             for task in dict.fromkeys(entry["changes"]):
@@ -127,7 +127,7 @@ def verify_command(inventory: Path, limit: str | None, as_json: bool, junit: Pat
             )
             for failure in row["failures"]:
                 out.print(f"    [red]{failure}[/]", markup=True)
-        out.print(_("log.where", path=report.run_dir / "verify.log"))
+        out.print(_("verify.log_where", path=report.run_dir / "verify.log"))
     if not report.ok:
         sys.exit(EXIT_FAILED)
 

@@ -67,6 +67,7 @@ def _concerns(check: CheckResult, slug: str, slugs: list[str]) -> bool:
 class VerifyReport:
     run_dir: Path
     results: list[CheckResult] = field(default_factory=list)
+    hosts: list[str] | None = None  # the hosts checked (None: all of the inventory's)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +84,8 @@ class VerifyReport:
     def commune_report(self, inventory: Inventory) -> list[dict[str, Any]]:
         rows = []
         for commune in inventory.communes:
+            if self.hosts is not None and commune.host not in self.hosts:
+                continue
             checks = self.for_commune(inventory, commune.slug)
             failed = [f"{r.role}: {r.test}" for r in checks if r.outcome == "failed"]
             rows.append(
@@ -141,7 +144,12 @@ def _parse_junit(path: Path, role_of: dict[str, str], hosts: list[str]) -> list[
                 outcome, detail = "failed", (child.get("message") or "")[:500]
             elif child.tag == "skipped":
                 outcome, detail = "not_applicable", (child.get("message") or "")[:500]
-        results.append(CheckResult(role=role, test=test, host=host, outcome=outcome, detail=detail))
+        if host in hosts:
+            results.append(CheckResult(role=role, test=test, host=host, outcome=outcome, detail=detail))
+        else:
+            # A module that could not even be collected (or a host-less error) fails its checks
+            # on every host it was meant for: a broken check never counts as a pass.
+            results += [CheckResult(role, test, member, "failed", detail) for member in hosts]
     return results
 
 
@@ -151,7 +159,7 @@ def verify(inventory: Inventory, *, limit_hosts: list[str] | None = None) -> Ver
     rendered = render(inventory, connection_users(inventory, host_names))
     control_dir = write_run_files(run_dir, inventory, rendered, forks=5)
     (run_dir / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
-    report = VerifyReport(run_dir=run_dir)
+    report = VerifyReport(run_dir=run_dir, hosts=host_names)
     groups = rendered["all"]["children"]
     try:
         for index, (pattern, roles) in enumerate(role_targets()):

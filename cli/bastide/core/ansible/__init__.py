@@ -33,14 +33,16 @@ def resolve_limit(inventory: Inventory, limit: str | None) -> list[str] | None:
 
 
 @contextlib.contextmanager
-def secret_agent(inventory: Inventory, keyring: Any | None) -> Iterator[dict[str, str]]:
-    """Unlock the keyring (unless given), create the secrets the inventory needs, and serve
-    them to the roles for the duration of the run."""
+def secret_agent(
+    inventory: Inventory, keyring: Any | None, *, persist: bool = True
+) -> Iterator[dict[str, str]]:
+    """Unlock the keyring (unless given), create the secrets the inventory needs (kept only in
+    memory when ``persist`` is false), and serve them to the roles for the duration of the run."""
     from bastide.core import keys
 
     if keyring is None:
         keyring = keys.open_keyring(inventory.root)
-    keyring.ensure(keys.required_secrets(inventory))
+    keyring.ensure(keys.required_secrets(inventory), persist=persist)
     with keys.serve(keyring) as env:
         yield env
 
@@ -76,6 +78,6 @@ def plan(
         limit_hosts=resolve_limit(inventory, limit),
         check=True,
         diff=True,
-        secrets=secret_agent(inventory, keyring),
+        secrets=secret_agent(inventory, keyring, persist=False),
         on_event=on_event,
     )

@@ -50,6 +50,9 @@ class RunSummary:
     changes: list[Change] = field(default_factory=list)
     returncode: int | None = None
     finished: bool = False
+    # Ansible's own errors when the run stopped before any host result (a playbook that does not
+    # parse, a missing role): without them a failed run would show an empty table.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def log_path(self) -> Path:

@@ -144,6 +144,10 @@ def close_connections(control_dir: Path) -> None:
 
 def ansible_env(run_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    # ansible-playbook and testinfra start Ansible's other tools (ansible-inventory...) by name:
+    # they must come from bastide's own environment even when its venv is not on PATH.
+    tools = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([tools, *(p for p in env.get("PATH", "").split(os.pathsep) if p != tools)])
     env.update(
         ANSIBLE_CONFIG=str(run_dir / "ansible.cfg"),
         BASTIDE_EVENTS_FILE=str(run_dir / "events.jsonl"),
@@ -176,6 +180,18 @@ def _follow(path: Path, process: subprocess.Popen[bytes]) -> Iterator[dict[str, 
         if finished:
             return
         time.sleep(0.1)
+
+
+def ansible_errors(log: Path, limit: int = 20) -> list[str]:
+    """The ``[ERROR]`` blocks of a run's log (with the lines that locate them)."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    picked: list[str] = []
+    for index, line in enumerate(lines):
+        if line.startswith(("[ERROR]", "ERROR!")):
+            picked += [candidate for candidate in lines[index : index + 8] if candidate.strip()]
+    if not picked:
+        picked = [line for line in lines[-10:] if line.strip()]
+    return picked[:limit]
 
 
 @contextlib.contextmanager
@@ -237,6 +253,8 @@ def run_playbook(
                 process.wait(timeout=30)
                 raise
             summary.returncode = process.wait()
+        if summary.returncode != 0 and not summary.failures:
+            summary.errors = ansible_errors(run_dir / "ansible.log")
     finally:
         close_connections(control_dir)
     return summary

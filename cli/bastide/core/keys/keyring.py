@@ -351,14 +351,17 @@ class Keyring:
         self._store(scope, name, value, kind, generated=False)
         self._commit()
 
-    def ensure(self, specs: Iterable[SecretSpec]) -> list[SecretSpec]:
-        """Generate every secret in ``specs`` the keyring lacks; return those it created."""
+    def ensure(self, specs: Iterable[SecretSpec], *, persist: bool = True) -> list[SecretSpec]:
+        """Generate every secret in ``specs`` the keyring lacks; return those it created.
+
+        ``persist=False`` keeps them in this open keyring only (``bastide plan``: a dry run must
+        not change the keyring either, and a later deploy generates its own values)."""
         created = []
         for spec in specs:
             if not self.has(spec.scope, spec.name):
                 self._store(spec.scope, spec.name, generate(spec.kind), spec.kind, generated=True)
                 created.append(spec)
-        if created:
+        if created and persist:
             self._commit()
         return created
 

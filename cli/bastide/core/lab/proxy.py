@@ -60,9 +60,11 @@ shutdown_lifetime 1 seconds
 
 
 def start(lab: LabPlan, lab_dir: Path) -> None:
-    work = lab_dir / "proxy"
-    work.mkdir(parents=True, exist_ok=True)
+    # Squid drops to the 'proxy' user, which must reach its logs: the lab's state directory may
+    # sit under a private home (/root is 0700), so its working files live beside the cache.
     cache = cache_dir(lab.lab_id)
+    work = cache.parent / f"squid-{lab.lab_id}-run"
+    work.mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
     proxy_user = pwd.getpwnam("proxy")
     for path in (work, cache):

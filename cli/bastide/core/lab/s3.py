@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -70,8 +71,18 @@ rgw_dns_name = {lab.gateway}
 """
 
 
-def _ceph(config: Path, *args: str, timeout: float = 60) -> str:
-    return procs.run(["ceph", "-c", str(config), "--connect-timeout", "20", *args], timeout=timeout).stdout
+def _ceph(config: Path, *args: str, timeout: float = 60, attempts: int = 5) -> str:
+    # A mon that has just started can answer EPERM ("problem getting command descriptions")
+    # until it has formed its quorum, more often on a loaded machine: retry before failing.
+    for attempt in range(attempts):
+        try:
+            command = ["ceph", "-c", str(config), "--connect-timeout", "20", *args]
+            return procs.run(command, timeout=timeout).stdout
+        except procs.CommandFailed:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
 
 
 def start(lab: LabPlan, lab_dir: Path) -> tuple[str, str]:
