@@ -16,7 +16,8 @@ RULE = compliance.RULE_PREFIX
 
 def results_xml(results: dict[str, str]) -> str:
     rules = "".join(
-        f'<rule-result idref="{RULE}{rule}"><result>{result}</result></rule-result>' for rule, result in results.items()
+        f'<rule-result idref="{RULE}{rule}"><result>{result}</result></rule-result>'
+        for rule, result in results.items()
     )
     return (
         f'<Benchmark xmlns="{NS}"><TestResult id="x" test-system="cpe:/a:redhat:openscap:1.3.7">'
@@ -71,22 +72,23 @@ def test_judge_splits_waived_unwaived_and_stale(tmp_path: Path) -> None:
     assert on_machine.unwaived == ["accounts_tmout", "partition_for_var"]
 
 
+LONG = "    reason: a long enough reason to be read\n"
+
+
 @pytest.mark.parametrize(
     ("text", "field", "line"),
     [
         ("waivers:\n  - rule: x\n    status: accepted\n    reason: short\n", "waivers[0].reason", 2),
-        ("waivers:\n  - rule: x\n    status: maybe\n    reason: a long enough reason to be read\n", "waivers[0].status", 2),
-        (
-            "waivers:\n  - rule: x\n    status: accepted\n    reason: a long enough reason to be read\n    scope: vm\n",
-            "waivers[0].scope",
-            2,
-        ),
-        ("waivers:\n  - status: accepted\n    reason: a long enough reason to be read\n", "waivers[0].rule", 2),
+        ("waivers:\n  - rule: x\n    status: maybe\n" + LONG, "waivers[0].status", 2),
+        ("waivers:\n  - rule: x\n    status: accepted\n" + LONG + "    scope: vm\n", "waivers[0].scope", 2),
+        ("waivers:\n  - status: accepted\n" + LONG, "waivers[0].rule", 2),
         ("rules: []\n", "waivers", None),
         ("waivers: [\n", "(syntax)", 2),
     ],
 )
-def test_bad_waivers_are_reported_with_field_and_line(tmp_path: Path, text: str, field: str, line: int | None) -> None:
+def test_bad_waivers_are_reported_with_field_and_line(
+    tmp_path: Path, text: str, field: str, line: int | None
+) -> None:
     with pytest.raises(InputError) as raised:
         compliance.load_waivers(write(tmp_path, text))
     problem = raised.value.problems[0]
@@ -113,7 +115,13 @@ def test_lynis_report() -> None:
         "lynis_version=3.0.8\nhardening_index=72\nlynis_tests_done=243\n"
         "warning[]=PKGS-7392|Found one or more vulnerable packages.|-|-|\nsuggestion[]=SSH-7408|x|-|-|\n"
     )
-    assert report == {"version": "3.0.8", "hardening_index": 72, "tests_done": 243, "warnings": ["PKGS-7392"], "suggestions": 1}
+    assert report == {
+        "version": "3.0.8",
+        "hardening_index": 72,
+        "tests_done": 243,
+        "warnings": ["PKGS-7392"],
+        "suggestions": 1,
+    }
 
 
 def test_missing_datastream_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

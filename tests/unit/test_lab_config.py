@@ -20,14 +20,16 @@ def test_proxy_listens_on_the_gateway_only_for_the_lab_and_caches_debs(tmp_path:
     assert proxy.proxy_url(lab) == "http://10.77.2.1:3129"
 
 
-def test_dns_answers_for_hosts_and_commune_domains_only(tmp_path: Path) -> None:
+def test_dns_answers_for_hosts_and_commune_domains_only() -> None:
     lab = plan(1, 2)
-    text = dns.render_config(lab, tmp_path, {"ours-les-bains.example.fr": "10.77.1.11"})
+    text = dns.render_config(lab, {"ours-les-bains.example.fr": "10.77.1.11"})
     assert "listen-address=10.77.1.1" in text and "bind-interfaces" in text
     assert "no-resolv" in text  # nothing forwarded outside the lab
     assert "address=/ours-les-bains.example.fr/10.77.1.11" in text
-    hosts = dns.render_hosts(lab)
-    assert "10.77.1.12\tlab1-h2" in hosts and "10.77.1.1\tgateway.lab1.bastide.test" in hosts
+    assert "host-record=lab1-h2,10.77.1.12" in text
+    assert "host-record=gateway.lab1.bastide.test,10.77.1.1" in text
+    # Read as root before dnsmasq drops privileges: no file of its own to read or write later.
+    assert "addn-hosts" not in text and "log-facility=-" in text
 
 
 def test_ceph_runs_one_node_in_memory_on_the_gateway(tmp_path: Path) -> None:

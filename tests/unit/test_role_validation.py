@@ -40,7 +40,9 @@ def run_role(tmp_path: Path, role: str, overrides: dict[str, Any]) -> subprocess
     }
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "play.yml").write_text(
-        yaml.safe_dump([{"name": "Validate", "hosts": "all", "gather_facts": False, "roles": [{"role": role}]}])
+        yaml.safe_dump(
+            [{"name": "Validate", "hosts": "all", "gather_facts": False, "roles": [{"role": role}]}]
+        )
     )
     env = {
         "PATH": f"{ANSIBLE_PLAYBOOK.parent}:/usr/bin:/bin",
@@ -75,7 +77,9 @@ def outcome(result: subprocess.CompletedProcess[str]) -> tuple[str, str, str]:
     return "", "", "ok"
 
 
-@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed beside this Python")
+@pytest.mark.skipif(
+    not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed beside this Python"
+)
 @pytest.mark.parametrize(
     ("role", "overrides", "expected"),
     [
@@ -86,6 +90,17 @@ def outcome(result: subprocess.CompletedProcess[str]) -> tuple[str, str, str]:
         ("base", {"bastide_admins": []}, "base_admins"),
         ("base", {"bastide_http_proxy": "proxy:3128"}, "base_http_proxy"),
         ("base", {"bastide_extra_cas": [{"name": "x", "pem": "not a certificate"}]}, "base_extra_cas"),
+        ("firewall", {"firewall_extra_tcp_ports": [70000]}, "outside 1-65535"),
+        ("firewall", {"firewall_ssh_port": 0}, "outside 1-65535"),
+        ("pki", {"bastide_tls": {"mode": "selfsigned"}}, "pki_mode"),
+        (
+            "pki",
+            {"bastide_tls": {"mode": "acme", "acme_directory": "http://x", "acme_email": "a@b.fr"}},
+            "pki_acme_directory",
+        ),
+        ("nginx", {"nginx_https_port": 70000}, "nginx_https_port"),
+        ("nginx", {"nginx_tls_protocols": ["TLSv1.1"]}, "nginx_tls_protocols"),
+        ("nginx", {"nginx_tls12_ciphers": ["AES256-SHA"]}, "nginx_tls12_ciphers"),
     ],
 )
 def test_bad_variables_fail_before_the_host_is_touched(
@@ -98,8 +113,10 @@ def test_bad_variables_fail_before_the_host_is_touched(
     assert expected in message, message
 
 
-@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed beside this Python")
-@pytest.mark.parametrize("role", ["base", "hardening"])
+@pytest.mark.skipif(
+    not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed beside this Python"
+)
+@pytest.mark.parametrize("role", ["base", "hardening", "firewall"])
 def test_good_variables_pass_validation(tmp_path: Path, role: str) -> None:
     # Valid input gets past validation and stops only when the (absent) host must be reached.
     _task, message, kind = outcome(run_role(tmp_path, role, {}))

@@ -7,10 +7,12 @@ XML, which is folded into a per-host and per-commune report.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,7 +155,22 @@ def _parse_junit(path: Path, role_of: dict[str, str], hosts: list[str]) -> list[
     return results
 
 
-def verify(inventory: Inventory, *, limit_hosts: list[str] | None = None) -> VerifyReport:
+@contextlib.contextmanager
+def _secret_agent(inventory: Inventory, keyring: Any | None) -> Iterator[dict[str, str]]:
+    """Some checks log in as a commune's database or Redis user to prove it reaches its own data
+    and nobody else's; they read the password through the same agent as a deploy. Unlike a
+    deploy, verify creates no secret: a missing one fails its check."""
+    from bastide.core import keys
+
+    if keyring is None:
+        keyring = keys.open_keyring(inventory.root)
+    with keys.serve(keyring) as env:
+        yield env
+
+
+def verify(
+    inventory: Inventory, *, limit_hosts: list[str] | None = None, keyring: Any | None = None
+) -> VerifyReport:
     host_names = limit_hosts or [h.name for h in inventory.hosts]
     run_dir = new_run_dir("verify")
     rendered = render(inventory, connection_users(inventory, host_names))
@@ -162,34 +179,35 @@ def verify(inventory: Inventory, *, limit_hosts: list[str] | None = None) -> Ver
     report = VerifyReport(run_dir=run_dir, hosts=host_names)
     groups = rendered["all"]["children"]
     try:
-        for index, (pattern, roles) in enumerate(role_targets()):
-            members = host_names if pattern == "all" else sorted(groups.get(pattern, {}).get("hosts", {}))
-            members = [h for h in members if h in host_names]
-            tests = _test_paths(roles)
-            if not members or not tests:
-                continue
-            junit = run_dir / f"verify-{index}.xml"
-            command = [
-                sys.executable, "-m", "pytest", "-c", str(run_dir / "pytest.ini"),
-                "--rootdir", str(roles_dir()), "-q", "--tb=line",
-                f"--hosts={','.join('ansible://' + h for h in members)}",
-                f"--ansible-inventory={run_dir / 'hosts.yml'}",
-                f"--junitxml={junit}", "-o", "junit_family=xunit2",
-                *map(str, tests),
-            ]  # fmt: skip
-            with (run_dir / "verify.log").open("ab") as log:
-                subprocess.run(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=ansible_env(run_dir),
-                    cwd=roles_dir(),
-                    check=False,
-                )
-            if junit.exists():
-                role_of = {p.stem: p.parent.parent.name for p in tests}
-                report.results.extend(_parse_junit(junit, role_of, members))
+        with _secret_agent(inventory, keyring) as secret_env:
+            for index, (pattern, roles) in enumerate(role_targets()):
+                members = host_names if pattern == "all" else sorted(groups.get(pattern, {}).get("hosts", {}))
+                members = [h for h in members if h in host_names]
+                tests = _test_paths(roles)
+                if not members or not tests:
+                    continue
+                junit = run_dir / f"verify-{index}.xml"
+                command = [
+                    sys.executable, "-m", "pytest", "-c", str(run_dir / "pytest.ini"),
+                    "--rootdir", str(roles_dir()), "-q", "--tb=line",
+                    f"--hosts={','.join('ansible://' + h for h in members)}",
+                    f"--ansible-inventory={run_dir / 'hosts.yml'}",
+                    f"--junitxml={junit}", "-o", "junit_family=xunit2",
+                    *map(str, tests),
+                ]  # fmt: skip
+                with (run_dir / "verify.log").open("ab") as log:
+                    subprocess.run(
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=ansible_env(run_dir, secret_env),
+                        cwd=roles_dir(),
+                        check=False,
+                    )
+                if junit.exists():
+                    role_of = {p.stem: p.parent.parent.name for p in tests}
+                    report.results.extend(_parse_junit(junit, role_of, members))
     finally:
         close_connections(control_dir)
     return report

@@ -25,7 +25,9 @@ def admin_group(hostvars: dict[str, Any]) -> str:
     return str(hostvars.get("bastide_admin_group", "bastide-admins"))
 
 
-def test_admin_accounts_exist_with_their_keys_only(host: Any, admins: list[dict[str, Any]], admin_group: str) -> None:
+def test_admin_accounts_exist_with_their_keys_only(
+    host: Any, admins: list[dict[str, Any]], admin_group: str
+) -> None:
     assert admins, "the inventory lists no administrator"
     for admin in admins:
         user = host.user(admin["name"])
@@ -45,7 +47,9 @@ def test_admin_passwords_are_locked(host: Any, admins: list[dict[str, Any]]) -> 
         assert shadow[1].startswith(("!", "*")), f"{admin['name']} has a usable password"
 
 
-def test_admin_group_holds_only_listed_admins(host: Any, admins: list[dict[str, Any]], admin_group: str) -> None:
+def test_admin_group_holds_only_listed_admins(
+    host: Any, admins: list[dict[str, Any]], admin_group: str
+) -> None:
     members = host.run(f"getent group {admin_group}").stdout.strip().split(":")[3]
     assert {m for m in members.split(",") if m} <= {a["name"] for a in admins}
 
@@ -72,7 +76,11 @@ def test_timezone(host: Any) -> None:
 def test_chrony_follows_the_time_servers(host: Any, hostvars: dict[str, Any], in_container: bool) -> None:
     service = host.service("chrony")
     assert service.is_enabled and service.is_running
-    servers = [line.split()[1] for line in host.file("/etc/chrony/chrony.conf").content_string.splitlines() if line.startswith("server ")]
+    servers = [
+        line.split()[1]
+        for line in host.file("/etc/chrony/chrony.conf").content_string.splitlines()
+        if line.startswith("server ")
+    ]
     assert servers == list(hostvars["bastide_time_servers"])
     # chronyc answers (its command socket is local only: cmdport 0).
     assert host.run("chronyc -n tracking").rc == 0

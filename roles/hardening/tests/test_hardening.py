@@ -94,7 +94,13 @@ def test_ssh_limits_and_timeouts(sshd: dict[str, str], level: str) -> None:
 
 
 def test_ssh_no_forwarding(sshd: dict[str, str]) -> None:
-    for key in ("x11forwarding", "allowagentforwarding", "permittunnel", "gatewayports", "permituserenvironment"):
+    for key in (
+        "x11forwarding",
+        "allowagentforwarding",
+        "permittunnel",
+        "gatewayports",
+        "permituserenvironment",
+    ):
         assert sshd[key] == "no", key
 
 
@@ -110,7 +116,11 @@ def test_ssh_files_protected(host: Any) -> None:
 
 
 def _active_lines(host: Any, path: str) -> list[str]:
-    return [line.split("#")[0].strip() for line in host.file(path).content_string.splitlines() if line.split("#")[0].strip()]
+    return [
+        line.split("#")[0].strip()
+        for line in host.file(path).content_string.splitlines()
+        if line.split("#")[0].strip()
+    ]
 
 
 def test_pam_lockout(host: Any, hostvars: dict[str, Any]) -> None:
@@ -231,7 +241,9 @@ def test_setid_executables_are_allowed(host: Any, hostvars: dict[str, Any]) -> N
 
 
 def test_forbidden_packages_absent(host: Any, hostvars: dict[str, Any]) -> None:
-    installed = [name for name in setting(hostvars, "hardening_forbidden_packages") if host.package(name).is_installed]
+    installed = [
+        name for name in setting(hostvars, "hardening_forbidden_packages") if host.package(name).is_installed
+    ]
     assert installed == []
 
 
@@ -252,7 +264,13 @@ def test_audit_rules_loaded(host: Any, in_container: bool) -> None:
     not_applicable(in_container, "auditd needs the kernel's audit subsystem, which belongs to the machine")
     assert host.service("auditd").is_running
     loaded = host.check_output("auditctl -l")
-    for expected in ("-w /etc/shadow -p wa", "-w /etc/sudoers -p wa", "-k time-change", "-k modules", "path=/usr/bin/sudo"):
+    for expected in (
+        "-w /etc/shadow -p wa",
+        "-w /etc/sudoers -p wa",
+        "-k time-change",
+        "-k modules",
+        "path=/usr/bin/sudo",
+    ):
         assert expected in loaded, expected
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from bastide.core.ansible.events import Change, Failure, HostStats, RunSummary
@@ -32,19 +31,26 @@ def resolve_limit(inventory: Inventory, limit: str | None) -> list[str] | None:
     return hosts
 
 
-@contextlib.contextmanager
-def secret_agent(
-    inventory: Inventory, keyring: Any | None, *, persist: bool = True
-) -> Iterator[dict[str, str]]:
-    """Unlock the keyring (unless given), create the secrets the inventory needs (kept only in
-    memory when ``persist`` is false), and serve them to the roles for the duration of the run."""
-    from bastide.core import keys
+def unlock_and_prepare(inventory: Inventory, keyring: Any | None, *, persist: bool = True) -> Any:
+    """Unlock the keyring (unless given) and create what the run needs before anything is
+    rendered: the inventory's generated secrets (kept only in memory when ``persist`` is false,
+    as for ``plan``) and, in internal TLS mode, the syndicat's CA (key in the keyring,
+    certificate beside the inventory, where the renderer reads it)."""
+    from bastide.core import keys, pki
 
     if keyring is None:
         keyring = keys.open_keyring(inventory.root)
     keyring.ensure(keys.required_secrets(inventory), persist=persist)
-    with keys.serve(keyring) as env:
-        yield env
+    if persist and inventory.settings.tls.mode == "internal":
+        pki.ensure_ca(inventory, keyring)
+    return keyring
+
+
+def secret_agent(keyring: Any) -> contextlib.AbstractContextManager[dict[str, str]]:
+    """Serve the keyring's secrets to the roles for the duration of a run."""
+    from bastide.core import keys
+
+    return keys.serve(keyring)
 
 
 def converge(
@@ -55,11 +61,13 @@ def converge(
     on_event: EventHandler | None = None,
 ) -> RunSummary:
     """Bring the hosts (or the host of ``limit``) to the inventory; returns the run's summary."""
+    limit_hosts = resolve_limit(inventory, limit)
+    keyring = unlock_and_prepare(inventory, keyring)
     return run_playbook(
         inventory,
         kind="deploy",
-        limit_hosts=resolve_limit(inventory, limit),
-        secrets=secret_agent(inventory, keyring),
+        limit_hosts=limit_hosts,
+        secrets=secret_agent(keyring),
         on_event=on_event,
     )
 
@@ -72,12 +80,14 @@ def plan(
     on_event: EventHandler | None = None,
 ) -> RunSummary:
     """What ``converge`` would change, from Ansible's check and diff mode; changes nothing."""
+    limit_hosts = resolve_limit(inventory, limit)
+    keyring = unlock_and_prepare(inventory, keyring, persist=False)
     return run_playbook(
         inventory,
         kind="plan",
-        limit_hosts=resolve_limit(inventory, limit),
+        limit_hosts=limit_hosts,
         check=True,
         diff=True,
-        secrets=secret_agent(inventory, keyring, persist=False),
+        secrets=secret_agent(keyring),
         on_event=on_event,
     )

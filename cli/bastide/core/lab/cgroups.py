@@ -61,9 +61,13 @@ def pids_under(group: Path) -> list[int]:
     found: list[int] = []
     if not group.is_dir():
         return found
-    for procs_file in group.rglob("cgroup.procs"):
+    # The host's systemd creates and removes groups below while we walk: os.walk skips the
+    # directories that vanish (rglob raises on them).
+    for directory, _subdirs, files in os.walk(group):
+        if "cgroup.procs" not in files:
+            continue
         try:
-            found += [int(pid) for pid in procs_file.read_text().split()]
+            found += [int(pid) for pid in Path(directory, "cgroup.procs").read_text().split()]
         except OSError:
             continue
     return sorted(set(found))
@@ -73,8 +77,8 @@ def remove(group: Path) -> None:
     """Remove ``group`` and its empty children, deepest first (cgroups are removed with rmdir)."""
     if not group.is_dir():
         return
-    for path in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+    for directory, _subdirs, _files in os.walk(group, topdown=False):
         with contextlib.suppress(OSError):
-            path.rmdir()
+            os.rmdir(directory)
     with contextlib.suppress(OSError):
         group.rmdir()

@@ -16,13 +16,15 @@ NAME = "dnsmasq"
 PORT = 53
 
 
-def render_hosts(lab: LabPlan) -> str:
-    lines = [f"{lab.gateway}\t{lab.gateway_name}"]
-    lines += [f"{host.address}\t{host.name}" for host in lab.hosts]
-    return "\n".join(lines) + "\n"
+def records(lab: LabPlan) -> list[tuple[str, str]]:
+    return [(lab.gateway_name, lab.gateway)] + [(host.name, host.address) for host in lab.hosts]
 
 
-def render_config(lab: LabPlan, work: Path, domains: dict[str, str]) -> str:
+def render_config(lab: LabPlan, domains: dict[str, str]) -> str:
+    # Everything is in this file, which dnsmasq reads as root before it drops to 'nobody': the
+    # state directory may sit under a private one (/root, a 0700 temporary directory) where
+    # nobody could read an addn-hosts file or write a log file. Its log goes to stderr, which
+    # the lab keeps in logs/dnsmasq.log.
     lines = [
         f"# Written by bastide lab up; lab {lab.lab_id}.",
         f"listen-address={lab.gateway}",
@@ -33,10 +35,10 @@ def render_config(lab: LabPlan, work: Path, domains: dict[str, str]) -> str:
         "no-poll",
         "user=nobody",
         "group=nogroup",
-        f"addn-hosts={work / 'hosts'}",
         "local-ttl=5",
-        f"log-facility={work / 'dnsmasq.log'}",
+        "log-facility=-",
     ]
+    lines += [f"host-record={name},{address}" for name, address in records(lab)]
     # address=/domain/ also answers for every name under it (docs.<domain>, ...).
     lines += [f"address=/{domain}/{address}" for domain, address in sorted(domains.items())]
     return "\n".join(lines) + "\n"
@@ -45,11 +47,8 @@ def render_config(lab: LabPlan, work: Path, domains: dict[str, str]) -> str:
 def start(lab: LabPlan, lab_dir: Path, domains: dict[str, str]) -> None:
     work = lab_dir / "dns"
     work.mkdir(parents=True, exist_ok=True)
-    work.chmod(0o755)
-    (work / "hosts").write_text(render_hosts(lab), encoding="utf-8")
-    (work / "hosts").chmod(0o644)
     config = work / "dnsmasq.conf"
-    config.write_text(render_config(lab, work, domains), encoding="utf-8")
+    config.write_text(render_config(lab, domains), encoding="utf-8")
     stop(lab_dir)
     argv = ["dnsmasq", "--keep-in-foreground", f"--conf-file={config}", "--pid-file="]
     procs.start_daemon(NAME, argv, lab_dir / "pids", lab_dir / "logs")

@@ -141,12 +141,16 @@ class Lab:
             target = names.get(host, host)
         return ["ssh", *sshkeys.ssh_options(key, known), f"root@{target}", *(command or [])]
 
+    def _own_processes(self) -> list[int]:
+        # Squid's files sit beside its cache, outside the lab's state directory.
+        return procs.processes_mentioning(self.dir) + procs.processes_mentioning(proxy.run_dir(self.lab_id))
+
     def leftovers(self) -> list[str]:
         """What of this lab still exists on the controller (empty after a clean ``down``)."""
         found = network.leftovers(self.lab_id)
         found += [f"mount {point}" for point in machines.mount_points_under(self.dir)]
         pid_dir = self.dir / "pids"
-        pids = set(procs.processes_mentioning(self.dir))
+        pids = set(self._own_processes())
         for pid_file in sorted(pid_dir.glob("*.pid")) if pid_dir.is_dir() else []:
             alive = procs.read_pid(pid_file)
             if alive:
@@ -198,7 +202,6 @@ class Lab:
     def _up(self, lab: LabPlan, domains: dict[str, str]) -> LabInfo:
         started = time.monotonic()
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.dir.chmod(0o755)  # dnsmasq (nobody) reads its hosts file below it
         base_path, built = base.ensure_base(log=self.log)
         key = sshkeys.ensure_key(self.dir / "ssh", f"bastide-lab-{self.lab_id}")
         public_key = key.with_suffix(".pub").read_text(encoding="utf-8").strip()
@@ -363,7 +366,7 @@ class Lab:
         dns.stop(self.dir)
         proxy.stop(self.dir)
         s3.stop(self.dir)
-        for pid in procs.processes_mentioning(self.dir):
+        for pid in self._own_processes():
             procs.stop_pid(pid, timeout=5)
         for group in cgroups.lab_groups(self.lab_id):
             for pid in cgroups.pids_under(group):

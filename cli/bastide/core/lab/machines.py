@@ -149,6 +149,9 @@ def boot(lab: LabPlan, lab_dir: Path, host: HostPlan) -> int:
         "--register=no",
         "--keep-unit",
         f"--network-namespace-path=/run/netns/{host.netns}",
+        # The namespace is the host's own: it may manage its firewall (nftables) there, as a
+        # real server does. nspawn grants CAP_NET_ADMIN only with networking it made itself.
+        "--capability=CAP_NET_ADMIN",
         "--resolv-conf=off",
         "--timezone=off",
         "--link-journal=no",

@@ -27,6 +27,12 @@ def cache_dir(lab_id: int) -> Path:
     return root / f"squid-{lab_id}"
 
 
+def run_dir(lab_id: int) -> Path:
+    """Squid's configuration, logs (``access.log``: what the hosts fetched, HIT or MISS)."""
+    cache = cache_dir(lab_id)
+    return cache.parent / f"{cache.name}-run"
+
+
 def proxy_url(lab: LabPlan) -> str:
     return f"http://{lab.gateway}:{PORT}"
 
@@ -63,7 +69,7 @@ def start(lab: LabPlan, lab_dir: Path) -> None:
     # Squid drops to the 'proxy' user, which must reach its logs: the lab's state directory may
     # sit under a private home (/root is 0700), so its working files live beside the cache.
     cache = cache_dir(lab.lab_id)
-    work = cache.parent / f"squid-{lab.lab_id}-run"
+    work = run_dir(lab.lab_id)
     work.mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
     proxy_user = pwd.getpwnam("proxy")

@@ -1,0 +1,120 @@
+"""nginx is the single front door: one HTTPS virtual host per commune site with ANSSI TLS (1.2
+and 1.3 only), HSTS and security headers, no server tokens, no default site, HTTP redirected
+to HTTPS except ACME challenges, and each site's placeholder page naming its commune."""
+
+from __future__ import annotations
+
+import html
+import json
+import shlex
+from typing import Any
+
+# Runs on the host: one request to nginx on 127.0.0.1 for the site ``name`` (SNI and Host), the
+# certificate verified against ``cafile`` for that name.
+_PROBE = r"""
+import http.client, json, socket, ssl, sys
+name, scheme, path, cafile = sys.argv[1:5]
+if scheme == "https":
+    ctx = ssl.create_default_context(cafile=cafile)
+    conn = http.client.HTTPSConnection(name, 443, context=ctx, timeout=10)
+    raw = socket.create_connection(("127.0.0.1", 443), timeout=10)
+    conn.sock = ctx.wrap_socket(raw, server_hostname=name)
+else:
+    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+conn.request("GET", path, headers={"Host": name})
+resp = conn.getresponse()
+body = resp.read().decode("utf-8", "replace")
+print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in resp.getheaders()},
+                  "body": body, "tls": conn.sock.version() if scheme == "https" else None}))
+"""
+
+
+def _ca_file(hostvars: dict[str, Any]) -> str:
+    if hostvars["bastide_tls"]["mode"] == "internal":
+        return "/etc/bastide/tls/internal-ca.pem"
+    return "/etc/ssl/certs/ca-certificates.crt"
+
+
+def _get(host: Any, hostvars: dict[str, Any], fqdn: str, scheme: str, path: str = "/") -> dict[str, Any]:
+    args = " ".join(shlex.quote(a) for a in (fqdn, scheme, path, _ca_file(hostvars)))
+    return json.loads(host.check_output(f"python3 -c {shlex.quote(_PROBE)} {args}"))
+
+
+def _sites(communes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    sites = [(c, s) for c in communes for s in c["sites"]]
+    assert sites, "this host serves no site"
+    return sites
+
+
+def test_nginx_running_without_default_site(host: Any) -> None:
+    assert host.service("nginx").is_running
+    assert host.service("nginx").is_enabled
+    assert not host.file("/etc/nginx/sites-enabled/default").exists
+    with host.sudo():
+        dump = host.check_output("nginx -T 2>/dev/null")
+    assert "server_tokens off;" in dump
+
+
+def test_https_headers_and_placeholder(
+    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> None:
+    for commune, site in _sites(communes):
+        answer = _get(host, hostvars, site["fqdn"], "https")
+        headers = answer["headers"]
+        assert answer["status"] == 200, site
+        assert answer["tls"] in ("TLSv1.2", "TLSv1.3")
+        assert int(headers["strict-transport-security"].split("max-age=")[1].split(";")[0]) >= 31536000
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers.get("x-frame-options") == "DENY" or "frame-ancestors 'none'" in headers.get(
+            "content-security-policy", ""
+        )
+        assert headers["referrer-policy"]
+        assert headers["server"] == "nginx", "the version must not be disclosed"
+        assert commune["name"] in html.unescape(answer["body"])
+        assert f'data-service="{site["service"]}"' in answer["body"]
+
+
+def test_http_redirects_to_https_except_acme(
+    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> None:
+    for _commune, site in _sites(communes):
+        answer = _get(host, hostvars, site["fqdn"], "http", "/some/page?x=1")
+        assert answer["status"] == 301
+        assert answer["headers"]["location"] == f"https://{site['fqdn']}/some/page?x=1"
+        challenge = _get(host, hostvars, site["fqdn"], "http", "/.well-known/acme-challenge/bastide-probe")
+        assert challenge["status"] == 404, "ACME challenges must be answered over HTTP, not redirected"
+
+
+def _handshake(host: Any, fqdn: str, version: str) -> Any:
+    # SECLEVEL=0 lets this OpenSSL client offer TLS 1.1 at all: the refusal must come from nginx.
+    return host.run(
+        f"openssl s_client -connect 127.0.0.1:443 -servername {fqdn} -{version} "
+        "-cipher 'DEFAULT:@SECLEVEL=0' </dev/null"
+    )
+
+
+def test_tls_versions(host: Any, communes: list[dict[str, Any]]) -> None:
+    for _commune, site in _sites(communes):
+        for old in ("tls1", "tls1_1"):
+            refused = _handshake(host, site["fqdn"], old)
+            assert refused.rc != 0, f"{site['fqdn']} accepts {old}"
+            # the client did offer the old version: the refusal is nginx's
+            assert "no protocols available" not in refused.stderr, refused.stderr
+        for good in ("tls1_2", "tls1_3"):
+            accepted = _handshake(host, site["fqdn"], good)
+            assert accepted.rc == 0, f"{site['fqdn']} refuses {good}: {accepted.stderr}"
+
+
+def test_tls12_only_ecdhe_aead(host: Any, communes: list[dict[str, Any]]) -> None:
+    fqdn = _sites(communes)[0][1]["fqdn"]
+    weak = host.run(
+        f"openssl s_client -connect 127.0.0.1:443 -servername {fqdn} -tls1_2 "
+        "-cipher 'AES256-SHA256:AES128-SHA:DHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-SHA384:"
+        "ECDHE-RSA-AES128-SHA:@SECLEVEL=0' </dev/null"
+    )
+    assert weak.rc != 0, "nginx negotiated a TLS 1.2 suite without ECDHE or without AEAD"
+
+
+def test_unknown_name_gets_no_certificate(host: Any) -> None:
+    result = host.run("openssl s_client -connect 127.0.0.1:443 -servername unknown.invalid </dev/null")
+    assert result.rc != 0

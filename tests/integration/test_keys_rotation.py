@@ -1,0 +1,190 @@
+"""Rotation on real lab hosts: ``bastide keys rotate COMMUNE`` gives the commune new secrets and
+converges its host, so PostgreSQL and Redis refuse the old passwords and take the new ones,
+while the other communes keep theirs. No value, old or new, appears in any output or run log.
+
+Passwords reach the lab host on the standard input of the SSH session (never in a command
+line), and assertion messages never quote them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bastide.core.inventory import load
+from bastide.core.keys import Identity, Keyring
+
+pytestmark = pytest.mark.lab
+
+BASTIDE = [sys.executable, "-m", "bastide"]
+
+
+def bastide(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*BASTIDE, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"bastide {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _values(env: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Every secret of the keyring, read with the test operator's identity."""
+    keyring = Keyring.open(env["BASTIDE_INVENTORY"], Identity(Path(env["BASTIDE_IDENTITY"]).read_text()))
+    return {
+        (scope, info.name): keyring.get(scope, info.name).decode()
+        for scope in keyring.scopes()
+        for info in keyring.secrets(scope)
+    }
+
+
+class Target:
+    """One commune service's database role and Redis user on its lab host."""
+
+    def __init__(self, lab: Any, address: str, slug: str, service: str) -> None:
+        self.lab, self.address, self.slug, self.service = lab, address, slug, service
+        self.role = f"{slug}_{service}".replace("-", "_")
+        self.redis_user = f"{slug}-{service}"
+
+    def _ssh(self, command: str, password: str) -> str:
+        result = subprocess.run(
+            [
+                "ssh", "-i", self.lab.ssh_key, "-o", f"UserKnownHostsFile={self.lab.known_hosts}",
+                "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                f"{self.lab.ssh_user}@{self.address}", command,
+            ],
+            input=password + "\n", capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        return result.stdout + result.stderr
+
+    def postgresql(self, password: str) -> str:
+        """Log in over loopback TCP as the commune's role to its database; what psql said."""
+        return self._ssh(
+            "read -r PGPASSWORD && export PGPASSWORD && "
+            f"psql -XAtqw 'host=127.0.0.1 user={self.role} dbname={self.role}' -c 'SELECT current_user'",
+            password,
+        ).strip()
+
+    def redis(self, password: str) -> str:
+        """Write one of its own keys as the commune's Redis user; what redis-cli said."""
+        return self._ssh(
+            "read -r REDISCLI_AUTH && export REDISCLI_AUTH && redis-cli --no-auth-warning "
+            f"-h 127.0.0.1 --user {self.redis_user} SET {self.redis_user}:rotation-probe 1",
+            password,
+        ).strip()
+
+
+def _needs() -> dict[str, list[str]]:
+    from bastide.core.inventory import catalogue
+
+    return {name: list(service.needs) for name, service in catalogue.services().items()}
+
+
+def _backed(communes: list[Any], needs: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(slug, service) of the first service of each commune that needs PostgreSQL and Redis."""
+    found = []
+    for commune in communes:
+        service = next((s for s in commune.services if {"postgresql", "redis"} <= set(needs[s])), None)
+        if service is not None:
+            found.append((commune.slug, service))
+    return found
+
+
+@pytest.fixture(scope="module")
+def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Deploy one host, note its communes' secrets, rotate one commune, note them again."""
+    work = tmp_path_factory.mktemp("rotation")
+    inventory = work / "inventory"
+    shutil.copytree(lab.inventory, inventory, ignore=shutil.ignore_patterns("keyring", "known_hosts"))
+    env = dict(
+        os.environ,
+        BASTIDE_STATE_DIR=str(work / "state"),
+        BASTIDE_IDENTITY=str(work / "operator.age"),
+        BASTIDE_INVENTORY=str(inventory),
+        LANG="C.UTF-8",
+    )
+    bastide("keys", "init", str(inventory), "--identity", env["BASTIDE_IDENTITY"], env=env)
+    loaded = load(inventory)
+    # The rotated commune and a neighbour on the same host, both with a service that needs
+    # PostgreSQL and Redis (the demo inventory has several such communes per host).
+    needs = _needs()
+    host = next(h for h in loaded.hosts if len(_backed(loaded.communes_on(h.name), needs)) >= 2)
+    (commune, service), (neighbour, neighbour_service) = _backed(loaded.communes_on(host.name), needs)[:2]
+    outputs = [bastide("deploy", str(inventory), "--limit", host.name, "--json", env=env)]
+    before = _values(env)
+    outputs.append(bastide("keys", "rotate", str(inventory), commune, env=env))
+    after = _values(env)
+    outputs.append(bastide("keys", "status", str(inventory), "--json", env=env))
+    yield {
+        "env": env,
+        "work": work,
+        "commune": commune,
+        "target": Target(lab, host.address, commune, service),
+        "neighbour": Target(lab, host.address, neighbour, neighbour_service),
+        "before": before,
+        "after": after,
+        "outputs": outputs,
+        "status": json.loads(outputs[-1].stdout),
+    }
+
+
+def test_every_generated_secret_of_the_commune_changed(rotation: dict[str, Any]) -> None:
+    commune = rotation["commune"]
+    before, after = rotation["before"], rotation["after"]
+    mine = [key for key in before if key[0] == commune]
+    assert mine, f"the keyring held no secret for {commune} after the deploy"
+    unchanged = [name for scope, name in mine if before[(scope, name)] == after[(scope, name)]]
+    assert unchanged == [], f"not rotated: {unchanged}"
+    others = [key for key in before if key[0] != commune and before[key] != after[key]]
+    assert others == [], f"rotating {commune} changed other scopes' secrets: {others}"
+
+
+def test_status_records_the_rotation(rotation: dict[str, Any]) -> None:
+    secrets = rotation["status"]["scopes"][rotation["commune"]]
+    assert secrets and all(info["rotations"] == 1 and info["last_rotated"] for info in secrets), [
+        (info["name"], info["rotations"], info["last_rotated"]) for info in secrets
+    ]
+
+
+def test_postgresql_refuses_the_old_password_and_takes_the_new(rotation: dict[str, Any]) -> None:
+    target: Target = rotation["target"]
+    name = (target.slug, f"postgresql-{target.service}")
+    refused = target.postgresql(rotation["before"][name])
+    assert "password authentication failed" in refused, f"old password of {target.role}: {refused[:200]}"
+    accepted = target.postgresql(rotation["after"][name])
+    assert accepted == target.role, f"new password of {target.role}: {accepted[:200]}"
+
+
+def test_redis_refuses_the_old_password_and_takes_the_new(rotation: dict[str, Any]) -> None:
+    target: Target = rotation["target"]
+    name = (target.slug, f"redis-{target.service}")
+    refused = target.redis(rotation["before"][name])
+    assert "WRONGPASS" in refused, f"old password of {target.redis_user}: {refused[:200]}"
+    accepted = target.redis(rotation["after"][name])
+    assert accepted == "OK", f"new password of {target.redis_user}: {accepted[:200]}"
+
+
+def test_the_neighbour_keeps_working_with_its_unchanged_passwords(rotation: dict[str, Any]) -> None:
+    neighbour: Target = rotation["neighbour"]
+    values = rotation["after"]
+    assert neighbour.postgresql(values[(neighbour.slug, f"postgresql-{neighbour.service}")]) == neighbour.role
+    assert neighbour.redis(values[(neighbour.slug, f"redis-{neighbour.service}")]) == "OK"
+
+
+def test_no_secret_value_in_outputs_or_run_logs(rotation: dict[str, Any]) -> None:
+    values = {v for v in [*rotation["before"].values(), *rotation["after"].values()] if len(v) >= 16}
+    assert values
+    texts = {f"output of bastide command {i}": r.stdout + r.stderr for i, r in enumerate(rotation["outputs"])}
+    for path in (rotation["work"] / "state").rglob("*"):
+        if path.is_file():
+            texts[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
+    leaks = sorted(where for where, text in texts.items() if any(value in text for value in values))
+    assert leaks == [], f"secret values found in: {leaks}"
