@@ -20,12 +20,12 @@ from bastide.core.lab import LabInfo
 
 pytestmark = pytest.mark.lab
 
-DATASTREAM = Path(__file__).resolve().parents[3] / "shared" / "compliance" / "ssg-debian12-ds.xml.gz"
+DATASTREAM = Path(__file__).resolve().parents[2] / "compliance" / "ssg-debian12-ds.xml.gz"
 
 
 def test_compliance_judges_an_unhardened_lab_host(lab_info: LabInfo, tmp_path: Path) -> None:
     if not DATASTREAM.is_file():
-        pytest.fail(f"the SCAP datastream {DATASTREAM} is missing (the project's shared/compliance/)")
+        pytest.fail(f"the SCAP datastream {DATASTREAM} is missing (it ships in compliance/)")
     if not lab_info.inventory:
         pytest.fail("the lab has no inventory (it is written from inventories/demo by the lab fixture)")
     host = next(iter(lab_info.inventory_hosts), None) or lab_info.hosts[0][0]

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,54 @@ def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env
             haystacks.append(path.read_bytes().decode("utf-8", "replace"))
     leaks = [v[:4] + "…" for v in values if any(v in text for text in haystacks)]
     assert leaks == []
+
+
+def admin_host(deploy_env: Env, host_name: str) -> Any:
+    """A testinfra handle on a deployed host, as the inventory's administrator (root's SSH login
+    is refused once the hardening role has run)."""
+    import testinfra
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    host = inventory.host(host_name)
+    known_hosts = inventory.root / "known_hosts"
+    extra = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+    return testinfra.get_host(
+        f"ssh://{inventory.settings.ssh.user}@{host.address}",
+        ssh_identity_file=str(inventory.ssh_private_key_path()),
+        ssh_extra_args=extra,
+        sudo=True,
+    )
+
+
+def test_mail_from_a_deployed_host_reaches_the_syndicat_relay(
+    first_deploy: Deployed, deploy_env: Env, smtp_sink: Any
+) -> None:
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    target = inventory.hosts[0]
+    subject = f"bastide mail test {uuid.uuid4()}"
+    sent = admin_host(deploy_env, target.name).run(
+        f"printf 'Subject: {subject}\\n\\nsent by the deploy test\\n' | /usr/sbin/sendmail -t root"
+    )
+    assert sent.rc == 0, sent.stderr
+    message = smtp_sink.wait_for(lambda m: m.get("Subject") == subject, timeout=60)
+    # Relayed by the host's loopback-only postfix to the relay of the inventory (in the lab, the
+    # sink), addressed to the syndicat's contact (root's alias, role base).
+    assert message["X-RcptTo"] == inventory.syndicat.contact_email
+    assert target.address in message["X-Peer"]
+
+
+def test_deployed_host_passes_anssi_bp28_intermediary(
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
+) -> None:
+    """OpenSCAP on a deployed host: every failing rule is waived, with its reason."""
+    inventory_dir = deploy_env["BASTIDE_INVENTORY"]
+    host = load(Path(inventory_dir)).hosts[0].name
+    results = str(tmp_path)
+    args = ("compliance", inventory_dir, host, "--json", "--results-dir", results)
+    result = bastide(*args, env=deploy_env, check=False)
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["unwaived"] == []
+    assert report["openscap"]["counts"].get("pass", 0) > 100
+    assert report["lynis"]["hardening_index"] > 0

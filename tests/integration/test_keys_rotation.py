@@ -47,39 +47,40 @@ def _values(env: dict[str, str]) -> dict[tuple[str, str], str]:
 
 
 class Target:
-    """One commune service's database role and Redis user on its lab host."""
+    """One commune service's database role and Redis user on its lab host, reached over SSH as
+    the inventory's administrator (root may not log in once the host is hardened)."""
 
-    def __init__(self, lab: Any, address: str, slug: str, service: str) -> None:
-        self.lab, self.address, self.slug, self.service = lab, address, slug, service
+    def __init__(self, lab: Any, user: str, address: str, slug: str, service: str) -> None:
+        self.lab, self.user, self.address, self.slug, self.service = lab, user, address, slug, service
         self.role = f"{slug}_{service}".replace("-", "_")
         self.redis_user = f"{slug}-{service}"
 
-    def _ssh(self, command: str, password: str) -> str:
+    def _ssh(self, command: str, password: str) -> tuple[str, str]:
         result = subprocess.run(
             [
                 "ssh", "-i", self.lab.ssh_key, "-o", f"UserKnownHostsFile={self.lab.known_hosts}",
                 "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                f"{self.lab.ssh_user}@{self.address}", command,
+                "-o", "LogLevel=ERROR", f"{self.user}@{self.address}", command,
             ],
             input=password + "\n", capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        return result.stdout + result.stderr
+        return result.stdout.strip(), result.stderr.strip()
 
-    def postgresql(self, password: str) -> str:
-        """Log in over loopback TCP as the commune's role to its database; what psql said."""
+    def postgresql(self, password: str) -> tuple[str, str]:
+        """Log in over loopback TCP as the commune's role to its database; psql's (out, err)."""
         return self._ssh(
             "read -r PGPASSWORD && export PGPASSWORD && "
             f"psql -XAtqw 'host=127.0.0.1 user={self.role} dbname={self.role}' -c 'SELECT current_user'",
             password,
-        ).strip()
+        )
 
-    def redis(self, password: str) -> str:
-        """Write one of its own keys as the commune's Redis user; what redis-cli said."""
+    def redis(self, password: str) -> tuple[str, str]:
+        """Write one of its own keys as the commune's Redis user; redis-cli's (out, err)."""
         return self._ssh(
             "read -r REDISCLI_AUTH && export REDISCLI_AUTH && redis-cli --no-auth-warning "
             f"-h 127.0.0.1 --user {self.redis_user} SET {self.redis_user}:rotation-probe 1",
             password,
-        ).strip()
+        )
 
 
 def _needs() -> dict[str, list[str]]:
@@ -118,6 +119,7 @@ def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     needs = _needs()
     host = next(h for h in loaded.hosts if len(_backed(loaded.communes_on(h.name), needs)) >= 2)
     (commune, service), (neighbour, neighbour_service) = _backed(loaded.communes_on(host.name), needs)[:2]
+    admin = loaded.settings.ssh.user
     outputs = [bastide("deploy", str(inventory), "--limit", host.name, "--json", env=env)]
     before = _values(env)
     outputs.append(bastide("keys", "rotate", str(inventory), commune, env=env))
@@ -127,8 +129,8 @@ def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         "env": env,
         "work": work,
         "commune": commune,
-        "target": Target(lab, host.address, commune, service),
-        "neighbour": Target(lab, host.address, neighbour, neighbour_service),
+        "target": Target(lab, admin, host.address, commune, service),
+        "neighbour": Target(lab, admin, host.address, neighbour, neighbour_service),
         "before": before,
         "after": after,
         "outputs": outputs,
@@ -157,26 +159,30 @@ def test_status_records_the_rotation(rotation: dict[str, Any]) -> None:
 def test_postgresql_refuses_the_old_password_and_takes_the_new(rotation: dict[str, Any]) -> None:
     target: Target = rotation["target"]
     name = (target.slug, f"postgresql-{target.service}")
-    refused = target.postgresql(rotation["before"][name])
-    assert "password authentication failed" in refused, f"old password of {target.role}: {refused[:200]}"
-    accepted = target.postgresql(rotation["after"][name])
-    assert accepted == target.role, f"new password of {target.role}: {accepted[:200]}"
+    out, err = target.postgresql(rotation["before"][name])
+    assert out == "" and "password authentication failed" in err, (
+        f"old password of {target.role}: {err[:200]}"
+    )
+    out, err = target.postgresql(rotation["after"][name])
+    assert out == target.role, f"new password of {target.role}: {err[:300]}"
 
 
 def test_redis_refuses_the_old_password_and_takes_the_new(rotation: dict[str, Any]) -> None:
     target: Target = rotation["target"]
     name = (target.slug, f"redis-{target.service}")
-    refused = target.redis(rotation["before"][name])
-    assert "WRONGPASS" in refused, f"old password of {target.redis_user}: {refused[:200]}"
-    accepted = target.redis(rotation["after"][name])
-    assert accepted == "OK", f"new password of {target.redis_user}: {accepted[:200]}"
+    out, err = target.redis(rotation["before"][name])
+    assert "WRONGPASS" in out + err and "OK" not in out, f"old password of {target.redis_user}: {out} {err}"
+    out, err = target.redis(rotation["after"][name])
+    assert out == "OK", f"new password of {target.redis_user}: {out} {err}"
 
 
 def test_the_neighbour_keeps_working_with_its_unchanged_passwords(rotation: dict[str, Any]) -> None:
     neighbour: Target = rotation["neighbour"]
     values = rotation["after"]
-    assert neighbour.postgresql(values[(neighbour.slug, f"postgresql-{neighbour.service}")]) == neighbour.role
-    assert neighbour.redis(values[(neighbour.slug, f"redis-{neighbour.service}")]) == "OK"
+    out, err = neighbour.postgresql(values[(neighbour.slug, f"postgresql-{neighbour.service}")])
+    assert out == neighbour.role, f"{neighbour.role}: {err[:300]}"
+    out, err = neighbour.redis(values[(neighbour.slug, f"redis-{neighbour.service}")])
+    assert out == "OK", f"{neighbour.redis_user}: {out} {err}"
 
 
 def test_no_secret_value_in_outputs_or_run_logs(rotation: dict[str, Any]) -> None:

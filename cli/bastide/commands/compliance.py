@@ -87,7 +87,7 @@ def _show(report: compliance.Report) -> None:
     "--datastream",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=compliance.DATASTREAM_ENV,
-    help="SCAP datastream (ssg-debian12-ds.xml.gz); default: ../shared/compliance/ beside the checkout.",
+    help="SCAP datastream (ssg-debian12-ds.xml.gz); default: the copy shipped in compliance/.",
 )
 @click.option(
     "--waivers",

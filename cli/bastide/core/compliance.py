@@ -40,11 +40,11 @@ PROFILES = ("anssi_bp28_minimal", "anssi_bp28_intermediary", "anssi_bp28_enhance
 
 
 def default_datastream() -> Path:
-    """``BASTIDE_SCAP_DATASTREAM``, else the project's shared copy beside the repository."""
+    """``BASTIDE_SCAP_DATASTREAM``, else the copy shipped with bastide (``compliance/``)."""
     override = os.environ.get(DATASTREAM_ENV)
     if override:
         return Path(override).expanduser()
-    return content_dir().parent / "shared" / "compliance" / DATASTREAM_NAME
+    return content_dir() / "compliance" / DATASTREAM_NAME
 
 
 def default_waivers(profile: str) -> Path:
