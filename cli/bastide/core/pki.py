@@ -140,7 +140,9 @@ def build_ca_certificate(
             ),
             critical=True,
         )
-        .add_extension(x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None), critical=True)
+        .add_extension(
+            x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None), critical=True
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False)
         .sign(key, hashes.SHA384())
@@ -153,7 +155,11 @@ def permitted_domains(certificate: x509.Certificate) -> set[str] | None:
         constraints = certificate.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
         return None
-    return {str(name.value).lower() for name in constraints.permitted_subtrees or [] if isinstance(name, x509.DNSName)}
+    return {
+        str(name.value).lower()
+        for name in constraints.permitted_subtrees or []
+        if isinstance(name, x509.DNSName)
+    }
 
 
 def _same_key(certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
@@ -226,7 +232,12 @@ def ensure_ca(
     path = ca_certificate_path(root)
     current = load_ca_certificate(root)
     if current is not None and not needs_reissue(
-        current, key, syndicat_name=syndicat_name, domains=domains, renew_before_days=renew_before_days, now=now
+        current,
+        key,
+        syndicat_name=syndicat_name,
+        domains=domains,
+        renew_before_days=renew_before_days,
+        now=now,
     ):
         return CaStatus(path, key_created, False, current.not_valid_after_utc, tuple(domains))
     certificate = build_ca_certificate(key, syndicat_name=syndicat_name, domains=domains, now=now)
