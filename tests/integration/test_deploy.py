@@ -149,29 +149,6 @@ def test_bad_inventory_stops_before_any_connection(deploy_env: Env, tmp_path: Pa
     assert (set(runs.iterdir()) if runs.exists() else set()) == before, "no run was started"
 
 
-def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env: Env) -> None:
-    """Every secret of the keyring, searched for in every file a run left and in the output."""
-    from bastide.core import keys
-
-    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
-    identity = keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
-    keyring = keys.Keyring.open(inventory.root, identity)
-    values = [
-        keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()
-    ]
-    values = [value for value in values if len(value) >= 8]
-    assert values, "the deploy created secrets"
-    haystacks = [first_deploy["result"].stdout, first_deploy["result"].stderr]
-    for path in Path(deploy_env["BASTIDE_STATE_DIR"]).rglob("*"):
-        if path.is_file():
-            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
-    for path in inventory.root.rglob("*"):
-        if path.is_file() and "keyring" not in path.parts:
-            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
-    leaks = [v[:4] + "…" for v in values if any(v in text for text in haystacks)]
-    assert leaks == []
-
-
 def admin_host(deploy_env: Env, host_name: str) -> Any:
     """A testinfra handle on a deployed host, as the inventory's administrator (root's SSH login
     is refused once the hardening role has run)."""
@@ -221,3 +198,73 @@ def test_deployed_host_passes_anssi_bp28_intermediary(
     assert report["unwaived"] == []
     assert report["openscap"]["counts"].get("pass", 0) > 100
     assert report["lynis"]["hardening_index"] > 0
+
+
+def test_internal_ca_mode_issues_and_serves_syndicat_certificates(
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
+) -> None:
+    """The same inventory switched to ``tls.mode: internal``: bastide creates the syndicat's CA
+    (key in the keyring, certificate beside the inventory), the host's certificates are re-issued
+    by it, nginx serves them, and the role checks pass. Runs last: it leaves the host on the
+    internal CA."""
+    from bastide.core import keys, pki
+
+    inventory_dir = Path(deploy_env["BASTIDE_INVENTORY"])
+    data = yaml.safe_load((inventory_dir / "syndicat.yml").read_text())
+    data["settings"]["tls"]["mode"] = "internal"
+    (inventory_dir / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    inventory = load(inventory_dir)
+    host = inventory.hosts[0]
+    summary = json.loads(
+        bastide("deploy", str(inventory_dir), "--limit", host.name, "--json", env=deploy_env).stdout
+    )
+    assert summary["ok"], summary["failures"]
+    ca_pem = pki.ca_certificate_path(inventory_dir)
+    assert ca_pem.is_file(), "the deploy created the syndicat's CA certificate"
+    keyring = keys.Keyring.open(
+        inventory_dir, keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
+    )
+    assert keyring.has(pki.CA_SCOPE, pki.CA_KEY_NAME), "the CA key lives in the keyring"
+    assert not any(p.suffix == ".key" or "BEGIN EC PRIVATE" in p.read_text(errors="replace")
+                   for p in inventory_dir.rglob("*") if p.is_file() and "keyring" not in p.parts)  # fmt: skip
+    report = json.loads(
+        bastide("verify", str(inventory_dir), "--limit", host.name, "--json", env=deploy_env).stdout
+    )
+    assert report["ok"], [c for c in report["checks"] if c["outcome"] == "failed"]
+    issuers = [
+        c for c in report["checks"] if c["test"] == "test_internal_certificate_not_signed_by_anyone_else"
+    ]
+    assert issuers and all(c["outcome"] == "passed" for c in issuers)
+    # What a browser sees on the front door: a chain to the syndicat's CA for the site's name.
+    import socket
+    import ssl
+
+    site = next(s for c in inventory.communes_on(host.name) for s in c.sites())
+    context = ssl.create_default_context(cafile=str(ca_pem))
+    with (
+        socket.create_connection((host.address, 443), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=site.fqdn) as tls,
+    ):
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env: Env) -> None:
+    """Every secret of the keyring, searched for in every file the module's runs left (deploys,
+    plans, verifies, compliance, the internal CA) and in the output. Runs last."""
+    from bastide.core import keys
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    identity = keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
+    keyring = keys.Keyring.open(inventory.root, identity)
+    values = [keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()]
+    values = [value for value in values if len(value) >= 8]
+    assert values, "the deploy created secrets"
+    haystacks = [first_deploy["result"].stdout, first_deploy["result"].stderr]
+    for path in Path(deploy_env["BASTIDE_STATE_DIR"]).rglob("*"):
+        if path.is_file():
+            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
+    for path in inventory.root.rglob("*"):
+        if path.is_file() and "keyring" not in path.parts:
+            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
+    leaks = [v[:4] + "…" for v in values if any(v in text for text in haystacks)]
+    assert leaks == []
