@@ -9,9 +9,36 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 pytest_plugins = ["lab_fixtures"]
+
+# The lab tests share one lab per session, and some leave it changed: the lab's own tests
+# restart it (fresh, unhardened hosts), the compliance scan needs a host nobody has hardened
+# yet, the deploy tests harden the hosts (after which root may no longer log in over SSH), and
+# the rotation test redeploys. Their order is therefore part of the suite, stated here rather
+# than left to file names.
+LAB_MODULE_ORDER = [
+    "test_lab.py",
+    "test_lab_recovery.py",
+    "test_compliance_scan.py",
+    "test_deploy.py",
+    "test_keys_rotation.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        if item.path.parent.name != "integration":
+            return (0, 0)  # unit tests first: they fail fast
+        if name not in LAB_MODULE_ORDER:
+            raise pytest.UsageError(f"{item.path}: add this module to LAB_MODULE_ORDER in tests/conftest.py")
+        return (1, LAB_MODULE_ORDER.index(name))
+
+    items.sort(key=rank)  # stable: the order inside a module is kept
