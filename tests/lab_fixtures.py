@@ -12,6 +12,8 @@ run (an error at the fixture's teardown, naming each leftover). The lab needs ro
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -25,6 +27,20 @@ from bastide.core.lab import smtp as lab_smtp
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "inventories" / "demo"
+BASTIDE = [sys.executable, "-m", "bastide"]
+
+
+def bastide(
+    *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the bastide CLI as a user would (a separate process, no terminal); with ``check``, a
+    non-zero exit fails the test with everything the command printed."""
+    result = subprocess.run(
+        [*BASTIDE, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"bastide {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
 
 
 def wanted_hosts() -> int:

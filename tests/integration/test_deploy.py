@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,22 +19,12 @@ import pytest
 import yaml
 
 from bastide.core.inventory import load
+from lab_fixtures import bastide
 
 pytestmark = pytest.mark.lab
 
-BASTIDE = [sys.executable, "-m", "bastide"]
-
 Env = dict[str, str]
 Deployed = dict[str, Any]
-
-
-def bastide(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [*BASTIDE, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-    )
-    if check and result.returncode != 0:
-        pytest.fail(f"bastide {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +51,11 @@ def first_deploy(deploy_env: Env) -> dict[str, Any]:
     return {"result": result, "summary": json.loads(result.stdout)}
 
 
-def test_first_deploy_converges_every_host(first_deploy: Deployed, lab: Any) -> None:
+def test_first_deploy_converges_every_host(first_deploy: Deployed, deploy_env: Env) -> None:
     summary = first_deploy["summary"]
     assert summary["ok"], summary["failures"]
-    assert set(summary["hosts"]) == {name for name, _ in lab.hosts[: len(summary["hosts"])]}
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    assert set(summary["hosts"]) == {host.name for host in inventory.hosts}
     assert all(stats["changed"] > 0 for stats in summary["hosts"].values())
     assert summary["sites"], "the deploy lists where each commune's services answer"
 

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,9 @@ import pytest
 
 from bastide.core.inventory import load
 from bastide.core.keys import Identity, Keyring
+from lab_fixtures import bastide
 
 pytestmark = pytest.mark.lab
-
-BASTIDE = [sys.executable, "-m", "bastide"]
-
-
-def bastide(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [*BASTIDE, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-    )
-    if result.returncode != 0:
-        pytest.fail(f"bastide {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def _values(env: dict[str, str]) -> dict[tuple[str, str], str]:

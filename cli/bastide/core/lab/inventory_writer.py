@@ -154,6 +154,10 @@ def write(source: SourceInventory, info: LabInfo, out: Path) -> Path:
     communes_dir.mkdir()
     for name, commune in source.communes.items():
         (communes_dir / name).write_text(_dump(commune), encoding="utf-8")
+    # The lab knows its hosts' keys (they are new at every `lab up`): pin them for the runs,
+    # rather than let an earlier lab's keys make SSH refuse the new hosts.
+    if Path(info.known_hosts).is_file():
+        shutil.copyfile(info.known_hosts, out / "known_hosts")
     data = lab_syndicat(source, info, sorted(cas))
     header = HEADER.format(source=source.root, lab=info.lab_id)
     (out / "syndicat.yml").write_text(header + _dump(data), encoding="utf-8")
