@@ -21,7 +21,7 @@ pytestmark = pytest.mark.lab
 
 def nspawn_processes(the_lab: Lab) -> list[int]:
     return [
-        pid for pid in procs.processes_mentioning(the_lab.dir) if procs.cmdline(pid)[0] == "systemd-nspawn"
+        pid for pid in procs.processes_mentioning(the_lab.dir) if procs.cmdline(pid)[:1] == ["systemd-nspawn"]
     ]
 
 
