@@ -6,6 +6,7 @@ rendered, so each check can read the same variables the roles converged from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,3 +29,18 @@ def in_container(host: Any) -> bool:
     """True inside systemd-nspawn (the lab): kernel-level controls are not applicable there."""
     result = host.run("systemd-detect-virt --container")
     return result.rc == 0 and result.stdout.strip() not in ("", "none")
+
+
+@pytest.fixture()
+def assert_loopback_only(host: Any) -> Callable[[int, str], None]:
+    """``assert_loopback_only(port, name)``: the service listens on ``port`` over TCP, and only
+    on the loopback addresses (a backend serves the host's own services, nobody outside)."""
+
+    def check(port: int, name: str) -> None:
+        listening = [s for s in host.socket.get_listening_sockets() if s.endswith(f":{port}")]
+        assert listening, f"{name} listens on no TCP socket"
+        for socket in listening:
+            address = socket.split("://", 1)[1].rsplit(":", 1)[0]
+            assert address in ("127.0.0.1", "::1"), f"{name} listens on {socket}"
+
+    return check

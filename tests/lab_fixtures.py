@@ -12,6 +12,7 @@ run (an error at the fixture's teardown, naming each leftover). The lab needs ro
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -63,6 +64,24 @@ def bring_up(the_lab: Lab, hosts: int) -> LabInfo:
     if source is not None and fits:
         info = inventory_writer.write_and_record(source, info, the_lab.dir / "inventory")
     return info
+
+
+def private_inventory(info: LabInfo, work: Path) -> dict[str, str]:
+    """A copy of the lab inventory in ``work`` with a keyring of its own (opened by a throwaway
+    age identity) and its own run state, so a test module's logs and secrets can be searched
+    without anyone else's; returns the environment for the bastide commands."""
+    assert info.inventory, "the lab has no inventory (written from inventories/demo by the fixture)"
+    inventory = work / "inventory"
+    shutil.copytree(info.inventory, inventory, ignore=shutil.ignore_patterns("keyring", "known_hosts"))
+    env = dict(
+        os.environ,
+        BASTIDE_STATE_DIR=str(work / "state"),
+        BASTIDE_IDENTITY=str(work / "operator.age"),
+        BASTIDE_INVENTORY=str(inventory),
+        LANG="C.UTF-8",
+    )
+    bastide("keys", "init", str(inventory), "--identity", env["BASTIDE_IDENTITY"], env=env)
+    return env
 
 
 @pytest.fixture(scope="session")

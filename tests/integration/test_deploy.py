@@ -8,7 +8,6 @@ deployed lab; each test states what it relies on.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from bastide.core.inventory import load
-from lab_fixtures import bastide
+from lab_fixtures import bastide, private_inventory
 
 pytestmark = pytest.mark.lab
 
@@ -31,17 +30,7 @@ Deployed = dict[str, Any]
 def deploy_env(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private copy of the lab inventory, its keyring unlocked by a throwaway age identity,
     and run state kept apart so the logs of this module can be searched for secrets."""
-    work = tmp_path_factory.mktemp("deploy")
-    inventory = work / "inventory"
-    shutil.copytree(lab.inventory, inventory, ignore=shutil.ignore_patterns("keyring", "known_hosts"))
-    env = dict(
-        os.environ,
-        BASTIDE_STATE_DIR=str(work / "state"),
-        BASTIDE_IDENTITY=str(work / "operator.age"),
-        BASTIDE_INVENTORY=str(inventory),
-        LANG="C.UTF-8",
-    )
-    bastide("keys", "init", str(inventory), "--identity", env["BASTIDE_IDENTITY"], env=env)
+    env = private_inventory(lab, tmp_path_factory.mktemp("deploy"))
     yield env
 
 

@@ -9,8 +9,6 @@ line), and assertion messages never quote them.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 
 from bastide.core.inventory import load
 from bastide.core.keys import Identity, Keyring
-from lab_fixtures import bastide
+from lab_fixtures import bastide, private_inventory
 
 pytestmark = pytest.mark.lab
 
@@ -91,17 +89,8 @@ def _backed(communes: list[Any], needs: dict[str, list[str]]) -> list[tuple[str,
 @pytest.fixture(scope="module")
 def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Deploy one host, note its communes' secrets, rotate one commune, note them again."""
-    work = tmp_path_factory.mktemp("rotation")
-    inventory = work / "inventory"
-    shutil.copytree(lab.inventory, inventory, ignore=shutil.ignore_patterns("keyring", "known_hosts"))
-    env = dict(
-        os.environ,
-        BASTIDE_STATE_DIR=str(work / "state"),
-        BASTIDE_IDENTITY=str(work / "operator.age"),
-        BASTIDE_INVENTORY=str(inventory),
-        LANG="C.UTF-8",
-    )
-    bastide("keys", "init", str(inventory), "--identity", env["BASTIDE_IDENTITY"], env=env)
+    env = private_inventory(lab, tmp_path_factory.mktemp("rotation"))
+    inventory = Path(env["BASTIDE_INVENTORY"])
     loaded = load(inventory)
     # The rotated commune and a neighbour on the same host, both with a service that needs
     # PostgreSQL and Redis (the demo inventory has several such communes per host).
@@ -116,7 +105,7 @@ def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     outputs.append(bastide("keys", "status", str(inventory), "--json", env=env))
     yield {
         "env": env,
-        "work": work,
+        "state": Path(env["BASTIDE_STATE_DIR"]),
         "commune": commune,
         "target": Target(lab, admin, host.address, commune, service),
         "neighbour": Target(lab, admin, host.address, neighbour, neighbour_service),
@@ -178,7 +167,7 @@ def test_no_secret_value_in_outputs_or_run_logs(rotation: dict[str, Any]) -> Non
     values = {v for v in [*rotation["before"].values(), *rotation["after"].values()] if len(v) >= 16}
     assert values
     texts = {f"output of bastide command {i}": r.stdout + r.stderr for i, r in enumerate(rotation["outputs"])}
-    for path in (rotation["work"] / "state").rglob("*"):
+    for path in rotation["state"].rglob("*"):
         if path.is_file():
             texts[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
     leaks = sorted(where for where, text in texts.items() if any(value in text for value in values))

@@ -7,12 +7,10 @@ XML, which is folded into a per-host and per-commune report.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,22 +153,16 @@ def _parse_junit(path: Path, role_of: dict[str, str], hosts: list[str]) -> list[
     return results
 
 
-@contextlib.contextmanager
-def _secret_agent(inventory: Inventory, keyring: Any | None) -> Iterator[dict[str, str]]:
-    """Some checks log in as a commune's database or Redis user to prove it reaches its own data
-    and nobody else's; they read the password through the same agent as a deploy. Unlike a
-    deploy, verify creates no secret: a missing one fails its check."""
-    from bastide.core import keys
-
-    if keyring is None:
-        keyring = keys.open_keyring(inventory.root)
-    with keys.serve(keyring) as env:
-        yield env
-
-
 def verify(
     inventory: Inventory, *, limit_hosts: list[str] | None = None, keyring: Any | None = None
 ) -> VerifyReport:
+    from bastide.core import keys
+
+    # Some checks log in as a commune's database or Redis user to prove it reaches its own data
+    # and nobody else's; they read the password through the same agent as a deploy. Unlike a
+    # deploy, verify creates no secret: a missing one fails its check.
+    if keyring is None:
+        keyring = keys.open_keyring(inventory.root)
     host_names = limit_hosts or [h.name for h in inventory.hosts]
     run_dir = new_run_dir("verify")
     rendered = render(inventory, connection_users(inventory, host_names))
@@ -179,7 +171,7 @@ def verify(
     report = VerifyReport(run_dir=run_dir, hosts=host_names)
     groups = rendered["all"]["children"]
     try:
-        with _secret_agent(inventory, keyring) as secret_env:
+        with keys.serve(keyring) as secret_env:
             for index, (pattern, roles) in enumerate(role_targets()):
                 members = host_names if pattern == "all" else sorted(groups.get(pattern, {}).get("hosts", {}))
                 members = [h for h in members if h in host_names]

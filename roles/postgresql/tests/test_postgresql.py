@@ -57,12 +57,8 @@ def test_password_encryption_is_scram(host: Any) -> None:
     assert _psql(host, "SHOW password_encryption") == "scram-sha-256"
 
 
-def test_listens_on_loopback_only(host: Any) -> None:
-    listening = [s for s in host.socket.get_listening_sockets() if s.endswith(":5432")]
-    assert listening, "PostgreSQL listens on no TCP socket"
-    for socket in listening:
-        address = socket.split("://", 1)[1].rsplit(":", 1)[0]
-        assert address in ("127.0.0.1", "::1"), f"PostgreSQL listens on {socket}"
+def test_listens_on_loopback_only(assert_loopback_only: Any) -> None:
+    assert_loopback_only(5432, "PostgreSQL")
 
 
 def test_no_trust_and_scram_for_communes(host: Any) -> None:

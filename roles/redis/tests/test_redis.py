@@ -66,12 +66,8 @@ def test_service_running(host: Any) -> None:
     assert service.is_enabled
 
 
-def test_listens_on_loopback_and_socket_only(host: Any) -> None:
-    listening = [s for s in host.socket.get_listening_sockets() if s.endswith(":6379")]
-    assert listening, "Redis listens on no TCP socket"
-    for socket in listening:
-        address = socket.split("://", 1)[1].rsplit(":", 1)[0]
-        assert address in ("127.0.0.1", "::1"), f"Redis listens on {socket}"
+def test_listens_on_loopback_and_socket_only(host: Any, assert_loopback_only: Any) -> None:
+    assert_loopback_only(6379, "Redis")
     assert host.socket(f"unix://{SOCKET}").is_listening
 
 
