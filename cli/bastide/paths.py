@@ -53,8 +53,8 @@ def state_dir() -> Path:
     if override:
         return Path(override)
     if os.geteuid() == 0:
-        # The lab's daemons (squid, dnsmasq) drop privileges and must reach their files, which a
-        # 0700 /root would hide; root's state lives where system tools keep theirs.
+        # Run logs and the lab belong to the machine, not to a login session: root's state lives
+        # where system tools keep theirs (FHS), not under a home directory.
         return Path("/var/lib/bastide")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "bastide"

@@ -108,3 +108,33 @@ def test_no_log_values_never_reach_events(run: tuple[RunSummary, Path, str]) -> 
     ]
     assert ignored["status"] == "ignored"
     assert "hidden" in ignored["message"]
+
+
+def test_ansible_errors_are_picked_from_the_log(tmp_path: Path) -> None:
+    """A run that stopped before any host result (a missing role) still says why."""
+    from bastide.core.ansible.runner import ansible_errors
+
+    log = tmp_path / "ansible.log"
+    log.write_text(
+        "$ ansible-playbook site.yml\n"
+        "[ERROR]: the role 'firewall' was not found in /roles\n"
+        "Origin: /playbooks/site.yml:11:7\n"
+        "\n"
+        "11     - role: firewall\n"
+    )
+    errors = ansible_errors(log)
+    assert errors[0] == "[ERROR]: the role 'firewall' was not found in /roles"
+    assert "Origin: /playbooks/site.yml:11:7" in errors
+    assert "" not in errors
+    log.write_text("something else went wrong\n")
+    assert ansible_errors(log) == ["something else went wrong"]
+
+
+def test_ansible_runs_with_bastides_own_tools_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ansible-playbook and testinfra start ansible-inventory by name: bastide's must win, even
+    when its environment is not on PATH."""
+    from bastide.core.ansible.runner import ansible_env
+
+    tools = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", f"/usr/bin:{tools}:/bin")
+    assert ansible_env(tmp_path)["PATH"].split(os.pathsep) == [tools, "/usr/bin", "/bin"]

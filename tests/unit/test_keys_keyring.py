@@ -314,6 +314,17 @@ def test_ensure_creates_only_what_is_missing(keyring: tuple[Keyring, str]) -> No
     assert len(set(values(ring).values())) == len(values(ring))
 
 
+def test_ensure_without_persist_leaves_the_file_alone(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
+    """What ``bastide plan`` does: the run gets the missing secrets, the keyring on disk does not."""
+    ring, bob = keyring
+    on_disk = keyring_path(tmp_path).read_bytes()
+    extra = SecretSpec("ours-les-bains", "redis-docs")
+    assert ring.ensure([extra], persist=False) == [extra]
+    assert ring.has("ours-les-bains", "redis-docs")
+    assert keyring_path(tmp_path).read_bytes() == on_disk
+    assert not Keyring.open(tmp_path, Identity(bob)).has("ours-les-bains", "redis-docs")
+
+
 def test_put_and_names(keyring: tuple[Keyring, str]) -> None:
     ring, _bob = keyring
     with pytest.raises(KeyringError):
