@@ -226,6 +226,165 @@ def test_internal_ca_mode_issues_and_serves_syndicat_certificates(
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
 
 
+def _admin_ssh(lab: Any, user: str, address: str, command: str, stdin: str = "") -> Any:
+    """A command on a hardened lab host, as the inventory's administrator (root may not log in)."""
+    import subprocess
+
+    return subprocess.run(
+        [
+            "ssh", "-i", lab.ssh_key, "-o", f"UserKnownHostsFile={lab.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "LogLevel=ERROR", f"{user}@{address}", command,
+        ],
+        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def _served(env: Env, inventory_dir: Path, host: str, want: Any = None) -> tuple[int, dict[str, Any]]:
+    """`bastide tls status` for one host: (exit code, {fqdn: site}). With ``want`` (a predicate
+    on the sites), waits for nginx's reload to have taken effect first."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        result = bastide("tls", "status", str(inventory_dir), "--limit", host, "--json", env=env, check=False)
+        sites = {site["fqdn"]: site for site in json.loads(result.stdout)["sites"]}
+        if want is None or want(sites) or time.monotonic() > deadline:
+            return result.returncode, sites
+        time.sleep(1)
+
+
+def _renew(env: Env, inventory_dir: Path, host: str, *extra: str) -> dict[str, Any]:
+    summary = json.loads(
+        bastide("tls", "renew", str(inventory_dir), "--limit", host, "--json", *extra, env=env).stdout
+    )
+    assert summary["ok"], summary["failures"] or summary["errors"]
+    return summary
+
+
+def test_internal_certificates_renew_from_the_administration_host_timer(
+    first_deploy: Deployed, deploy_env: Env, lab: Any, tmp_path: Path
+) -> None:
+    """Automatic renewal in internal mode, end to end. The one thing a test cannot wait for is
+    time, so each certificate of the host is replaced by what 85 days would leave of it: the same
+    key, names and CA, ending in 5 days. Then the host's own check raises the alarm, and the
+    renewal timer's service — installed by `bastide tls timer install`, run with exactly its
+    command and environment — re-issues every certificate, nginx serves the new ones, and the
+    next run has nothing to do. Relies on the previous test (the host is on the internal CA)."""
+    import shlex
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    from bastide.core import keys, pki
+    from bastide.core.tls import served, timer
+
+    inventory_dir = Path(deploy_env["BASTIDE_INVENTORY"])
+    inventory = load(inventory_dir)
+    assert inventory.settings.tls.mode == "internal"
+    host = inventory.hosts[0]
+    admin = inventory.settings.ssh.user
+    code, before = _served(deploy_env, inventory_dir, host.name)
+    assert code == 0 and {s["state"] for s in before.values()} == {"ok"}, before
+
+    # Nothing is due: a renewal run re-issues nothing and changes nothing.
+    idle = _renew(deploy_env, inventory_dir, host.name)
+    assert idle["renewed"] == [] and idle["changes"] == []
+
+    keyring = keys.Keyring.open(
+        inventory_dir, keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
+    )
+    ca_key = pki.key_from_pem(keyring.get(pki.CA_SCOPE, pki.CA_KEY_NAME))
+    ca_cert = pki.load_ca_certificate(inventory_dir)
+    assert ca_cert is not None
+    now = datetime.now(UTC)
+    aged_serials = {}
+    for commune in inventory.communes_on(host.name):
+        site = commune.sites()[0]
+        current = served.fetch(host.address, site.fqdn)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(current.subject)
+            .issuer_name(ca_cert.subject)
+            .public_key(current.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=85))
+            .not_valid_after(now + timedelta(days=5))
+        )
+        for extension in current.extensions:
+            builder = builder.add_extension(extension.value, extension.critical)
+        aged = builder.sign(ca_key, hashes.SHA256())
+        written = _admin_ssh(
+            lab, admin, host.address,
+            f"sudo tee /etc/bastide/tls/{commune.slug}/cert.pem >/dev/null",
+            aged.public_bytes(serialization.Encoding.PEM).decode(),
+        )  # fmt: skip
+        assert written.returncode == 0, written.stderr
+        aged_serials[commune.slug] = format(aged.serial_number, "x")
+    assert _admin_ssh(lab, admin, host.address, "sudo systemctl reload nginx").returncode == 0
+    by_commune = {s.fqdn: c.slug for c in inventory.communes_on(host.name) for s in c.sites()}
+    code, aged_sites = _served(
+        deploy_env,
+        inventory_dir,
+        host.name,
+        lambda sites: all(sites[f]["serial"] == aged_serials[c] for f, c in by_commune.items()),
+    )
+    assert code == 1, "five days left is an alarm"
+    assert {s["state"] for s in aged_sites.values()} == {"overdue"}, aged_sites
+    alarm = _admin_ssh(lab, admin, host.address, "sudo systemctl start bastide-tls-check.service")
+    assert alarm.returncode != 0, "the host's daily check fails while a certificate is near its end"
+
+    # The administration host's timer, with an operator of its own.
+    identity = tmp_path / "renewal.age"
+    bastide(
+        "keys",
+        "operator",
+        "add",
+        str(inventory_dir),
+        "renewal-timer",
+        "--identity",
+        str(identity),
+        env=deploy_env,
+    )
+    units = tmp_path / "units"
+    bastide(
+        "tls", "timer", "install", str(inventory_dir), "--identity", str(identity),
+        "--unit-dir", str(units), "--no-enable", env=deploy_env,
+    )  # fmt: skip
+    service = (units / f"{timer.unit_name(inventory)}.service").read_text()
+    lines = [line.split("=", 1) for line in service.splitlines() if "=" in line and not line.startswith("#")]
+    argv = shlex.split(next(value for key, value in lines if key == "ExecStart"))
+    environment = dict(shlex.split(value)[0].split("=", 1) for key, value in lines if key == "Environment")
+    # What systemd gives a system service: its own environment, nothing of this shell's.
+    run = subprocess.run(
+        argv, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **environment},
+        cwd="/", capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    code, renewed = _served(
+        deploy_env,
+        inventory_dir,
+        host.name,
+        lambda sites: all(sites[f]["serial"] != aged_serials[c] for f, c in by_commune.items()),
+    )
+    assert code == 0 and {s["state"] for s in renewed.values()} == {"ok"}, renewed
+    assert all(s["days_left"] > 80 for s in renewed.values())
+    assert all(
+        renewed[f]["serial"] not in (aged_serials[c], before[f]["serial"]) for f, c in by_commune.items()
+    )
+    assert (
+        _admin_ssh(lab, admin, host.address, "sudo systemctl start bastide-tls-check.service").returncode == 0
+    )
+
+    # Renewed: the next run has nothing to do; --force re-issues every certificate regardless.
+    again = _renew(deploy_env, inventory_dir, host.name)
+    assert again["renewed"] == [] and again["changes"] == []
+    forced = _renew(deploy_env, inventory_dir, host.name, "--force")
+    assert {r["certificate"] for r in forced["renewed"]} == {c.slug for c in inventory.communes_on(host.name)}
+
+
 def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env: Env) -> None:
     """Every secret of the keyring, searched for in every file the module's runs left (deploys,
     plans, verifies, compliance, the internal CA) and in the output. Runs last."""

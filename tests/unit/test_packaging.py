@@ -30,6 +30,8 @@ def test_wheel_carries_the_ansible_content_and_data(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "bastide/_content/playbooks/site.yml" in names
     assert "bastide/_content/templates/ansible.cfg.j2" in names
+    assert "bastide/_content/playbooks/tls-renew.yml" in names
+    assert "bastide/_content/templates/systemd/bastide-tls-renew.timer.j2" in names
     assert any(n.startswith("bastide/_content/roles/base/tasks/") for n in names)
     assert "bastide/data/services.yml" in names
     assert "bastide/ansible_plugins/callback/bastide_events.py" in names

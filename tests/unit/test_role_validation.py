@@ -121,3 +121,24 @@ def test_good_variables_pass_validation(tmp_path: Path, role: str) -> None:
     # Valid input gets past validation and stops only when the (absent) host must be reached.
     _task, message, kind = outcome(run_role(tmp_path, role, {}))
     assert kind == "unreachable", message
+
+
+INTERNAL_CA = {
+    "bastide_tls": {"mode": "internal", "renew_before_days": 30, "alarm_before_days": 14},
+    "bastide_internal_ca_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+}
+
+
+@pytest.mark.skipif(
+    not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed beside this Python"
+)
+def test_internal_renewal_thresholds(tmp_path: Path) -> None:
+    """The alarm must come after renewal has had its chance: 1 <= alarm < renew < validity."""
+    (tmp_path / "good").mkdir()
+    _task, message, kind = outcome(run_role(tmp_path / "good", "pki", INTERNAL_CA))
+    assert kind == "unreachable", message
+    late = {**INTERNAL_CA, "bastide_tls": {**INTERNAL_CA["bastide_tls"], "alarm_before_days": 30}}
+    (tmp_path / "late").mkdir()
+    _task, message, kind = outcome(run_role(tmp_path / "late", "pki", late))
+    assert kind == "failed"
+    assert "pki_internal_alarm_before_days (30)" in message, message

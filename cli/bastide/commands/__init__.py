@@ -12,6 +12,7 @@ from bastide.commands import deploy as deploy_commands
 from bastide.commands import inventory as inventory_commands
 from bastide.commands import keys as keys_commands
 from bastide.commands import lab as lab_commands
+from bastide.commands import tls as tls_commands
 from bastide.console import err, show_problems
 from bastide.errors import BastideError, InputError
 from bastide.i18n import Messages
@@ -40,5 +41,12 @@ def main() -> None:
     """bastide — converge a syndicat numérique's servers to its inventory, and prove it."""
 
 
-for module in (inventory_commands, deploy_commands, lab_commands, keys_commands, compliance_commands):
+for module in (
+    inventory_commands,
+    deploy_commands,
+    lab_commands,
+    keys_commands,
+    compliance_commands,
+    tls_commands,
+):
     module.register(main)

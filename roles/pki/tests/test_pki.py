@@ -89,7 +89,7 @@ def test_acme_renewal_issues_a_new_certificate(
     obtained through nginx's challenge location, then nginx reloaded by the deploy hook. Against
     the lab's ACME CA only: a production CA's rate limits are not for tests."""
     if _mode(hostvars) != "acme":
-        pytest.skip("internal mode: renewal is the controller's (bastide deploy); see the lab test")
+        pytest.skip("internal mode: the controller renews (bastide tls renew); see the lab test")
     if not hostvars.get("bastide_lab"):
         with host.sudo():
             host.check_output("certbot renew --dry-run --no-random-sleep-on-renew")

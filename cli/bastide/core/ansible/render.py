@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bastide.core.inventory import Inventory, catalogue
+from bastide.core.tls import policy as tls_policy
 
 ADMIN_GROUP = "bastide-admins"
 
@@ -52,7 +53,11 @@ def _commune_vars(commune: Any) -> dict[str, Any]:
 
 def global_vars(inventory: Inventory) -> dict[str, Any]:
     settings = inventory.settings
-    tls: dict[str, Any] = {"mode": settings.tls.mode}
+    tls: dict[str, Any] = {
+        "mode": settings.tls.mode,
+        "renew_before_days": tls_policy.RENEW_BEFORE_DAYS,
+        "alarm_before_days": tls_policy.ALARM_BEFORE_DAYS,
+    }
     if settings.tls.mode == "acme":
         tls.update(acme_directory=settings.tls.acme_directory, acme_email=settings.tls.acme_email)
     variables: dict[str, Any] = {
