@@ -76,7 +76,7 @@ def test_json_output_lists_problems_with_lines() -> None:
     [problem] = document["problems"]
     assert problem["field"] == "hosts[1].provider"
     assert problem["file"] == str(case / "syndicat.yml")
-    assert problem["line"] == 42
+    assert problem["line"] == 44
     assert "US jurisdiction" in problem["message"]
 
 

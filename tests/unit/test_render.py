@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,15 @@ def test_limit_accepts_a_commune_or_a_host() -> None:
     with pytest.raises(InputError) as error:
         resolve_limit(inventory, "atlantis")
     assert error.value.problems[0].field == "limit"
+
+
+def test_admin_networks_reach_the_firewall(tmp_path: Path) -> None:
+    root = tmp_path / "inventory"
+    shutil.copytree(DEMO, root)
+    data = yaml.safe_load((root / "syndicat.yml").read_text())
+    data["settings"]["admin_networks"] = ["192.0.2.0/24", "2001:db8:1::/48", "203.0.113.7"]
+    (root / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    variables = render(load(root))["all"]["vars"]
+    # A bare address is that address alone, written so nftables and fail2ban read it the same.
+    assert variables["bastide_admin_networks"] == ["192.0.2.0/24", "2001:db8:1::/48", "203.0.113.7/32"]
+    assert render(load(DEMO))["all"]["vars"]["bastide_admin_networks"] == ["198.51.100.0/24"]

@@ -419,6 +419,8 @@ def test_renewed_certificates_are_read_from_the_run_events(tmp_path: Path) -> No
          "event": "result"},
         {"host": "srv-2", "status": "item_changed", "task": task, "role": "pki", "item": "combes",
          "event": "result"},
+        {"host": "srv-1", "status": "changed", "task": task, "role": "pki", "event": "result"},
+        {"host": "srv-2", "status": "changed", "task": task, "role": "pki", "event": "result"},
     ]:  # fmt: skip
         summary.apply(event)
     assert renewal.renewed(summary) == [("srv-1", "ours-les-bains"), ("srv-2", "combes")]

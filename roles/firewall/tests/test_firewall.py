@@ -61,6 +61,40 @@ def test_input_policy_drop_and_only_expected_ports(
     assert opened == _expected_ports(hostvars, communes)
 
 
+def _saddrs(expr: list[dict[str, Any]]) -> set[str]:
+    """The source networks an accept rule matches, as CIDR (a lone address as /32 or /128)."""
+    import ipaddress
+
+    found: set[str] = set()
+    for item in expr:
+        match = item.get("match", {})
+        if match.get("left", {}).get("payload", {}).get("field") != "saddr":
+            continue
+        right = match["right"]
+        values = right["set"] if isinstance(right, dict) and "set" in right else [right]
+        for value in values:
+            if isinstance(value, dict) and "prefix" in value:
+                value = f"{value['prefix']['addr']}/{value['prefix']['len']}"
+            found.add(str(ipaddress.ip_network(value)))
+    return found
+
+
+def test_only_the_admin_networks_are_trusted(host: Any, hostvars: dict[str, Any]) -> None:
+    """settings.admin_networks, and nothing else, get through the firewall and past fail2ban."""
+    wanted = set(hostvars.get("bastide_admin_networks", []))
+    ruleset = _ruleset(host)
+    rules = [i["rule"] for i in ruleset if "rule" in i and i["rule"]["table"] == "bastide"]
+    trusted: set[str] = set()
+    for rule in (r for r in rules if r["chain"] == "input"):
+        if any("accept" in e for e in rule["expr"]):
+            trusted |= _saddrs(rule["expr"])
+    assert trusted == wanted
+    with host.sudo():
+        jail = host.file("/etc/fail2ban/jail.local").content_string
+    [ignoreip] = [line for line in jail.splitlines() if line.startswith("ignoreip")]
+    assert set(ignoreip.split("=", 1)[1].split()) == {"127.0.0.1/8", "::1"} | wanted
+
+
 def test_fail2ban_jails_active(host: Any, communes: list[dict[str, Any]]) -> None:
     assert host.service("fail2ban").is_running
     with host.sudo():

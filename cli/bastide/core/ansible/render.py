@@ -74,6 +74,7 @@ def global_vars(inventory: Inventory) -> dict[str, Any]:
         "bastide_hardening_level": settings.hardening_level,
         "bastide_extra_cas": _extra_cas(inventory),
         "bastide_http_proxy": settings.http_proxy or "",
+        "bastide_admin_networks": list(settings.admin_networks),
         "bastide_services": {name: svc.as_dict() for name, svc in catalogue.services().items()},
         "bastide_lab": inventory.lab,
     }

@@ -154,6 +154,25 @@ def address(value: str) -> str:
         raise Invalid("address.format", value=value) from None
 
 
+# Broader than this, a "trusted network" is most of the Internet: the firewall would drop nothing.
+_NARROWEST_TRUSTED_PREFIX = {4: 8, 6: 32}
+
+
+def network(value: str) -> str:
+    """An IP network in CIDR notation (a bare address means that address alone)."""
+    try:
+        parsed = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise Invalid("network.format", value=value) from None
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise Invalid("network.host_bits", value=value, network=str(parsed)) from None
+    if parsed.prefixlen < _NARROWEST_TRUSTED_PREFIX[parsed.version]:
+        raise Invalid("network.too_broad", value=value, prefix=_NARROWEST_TRUSTED_PREFIX[parsed.version])
+    return str(parsed)
+
+
 def email(value: str) -> str:
     local, at, rest = value.rpartition("@")
     if not at or not local or len(local) > 64 or not _EMAIL_LOCAL.match(local):

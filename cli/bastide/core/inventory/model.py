@@ -46,6 +46,7 @@ Email = Annotated[str, _checked(formats.email)]
 Address = Annotated[str, _checked(formats.address)]
 HostName = Annotated[str, _checked(formats.host_name)]
 DnsName = Annotated[str, _checked(formats.address)]
+Network = Annotated[str, _checked(formats.network)]
 UserName = Annotated[str, _checked(formats.username)]
 Port = Annotated[int, _checked(formats.port)]
 Url = Annotated[str, _checked(formats.url)]
@@ -105,6 +106,7 @@ class Settings(Model):
     hardening_level: HardeningLevel = "intermediary"
     extra_trusted_cas: list[Text] = []
     http_proxy: OptionalUrl = ""
+    admin_networks: list[Network] = []
 
 
 class Host(Model):

@@ -56,9 +56,10 @@ def renew(
 
 def renewed(summary: RunSummary) -> list[tuple[str, str]]:
     """(host, certificate name) of each certificate the run re-issued."""
-    # Ansible names a role's tasks "<role> : <task>".
+    # Ansible names a role's tasks "<role> : <task>"; a loop reports each item, then the task as
+    # a whole (no item), which is not one more certificate.
     return [
-        (c.host, c.item or "")
+        (c.host, c.item)
         for c in summary.changes
-        if c.role == "pki" and c.task.rsplit(" : ", 1)[-1] == INSTALL_TASK
+        if c.item and c.role == "pki" and c.task.rsplit(" : ", 1)[-1] == INSTALL_TASK
     ]
