@@ -3,8 +3,10 @@
 Only the controller holds the CA key, so only it can renew; this is the narrow run it makes for
 that: the pki role alone on the hosts that serve communes (``playbooks/tls-renew.yml``), which
 re-signs the certificates within the renewal window (every one with ``force``) and reloads
-nginx. Nothing else on the hosts is touched, and of the keyring only the CA key is read. In ACME
-mode the hosts renew by themselves (certbot.timer) and there is nothing to run.
+nginx. Nothing else on the hosts is touched, and of the keyring only the CA key is read. A
+commune added to the inventory but not deployed yet gets its certificate issued here already
+(the role works from the inventory); its sites are served once a deploy configures nginx. In
+ACME mode the hosts renew by themselves (certbot.timer) and there is nothing to run.
 """
 
 from __future__ import annotations
