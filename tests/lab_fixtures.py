@@ -84,6 +84,13 @@ def private_inventory(info: LabInfo, work: Path) -> dict[str, str]:
     return env
 
 
+def private_keyring(env: dict[str, str]) -> Any:
+    """The keyring of a ``private_inventory``, opened with its test operator's identity."""
+    from bastide.core.keys import Identity, Keyring
+
+    return Keyring.open(env["BASTIDE_INVENTORY"], Identity(Path(env["BASTIDE_IDENTITY"]).read_text()))
+
+
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabInfo]:
     if os.geteuid() != 0:

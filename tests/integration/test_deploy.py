@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bastide.core.inventory import load
-from lab_fixtures import bastide, private_inventory
+from lab_fixtures import bastide, private_inventory, private_keyring
 
 pytestmark = pytest.mark.lab
 
@@ -185,7 +185,7 @@ def test_internal_ca_mode_issues_and_serves_syndicat_certificates(
     (key in the keyring, certificate beside the inventory), the host's certificates are re-issued
     by it, nginx serves them, and the role checks pass. Runs last: it leaves the host on the
     internal CA."""
-    from bastide.core import keys, pki
+    from bastide.core import pki
 
     inventory_dir = Path(deploy_env["BASTIDE_INVENTORY"])
     data = yaml.safe_load((inventory_dir / "syndicat.yml").read_text())
@@ -199,9 +199,7 @@ def test_internal_ca_mode_issues_and_serves_syndicat_certificates(
     assert summary["ok"], summary["failures"]
     ca_pem = pki.ca_certificate_path(inventory_dir)
     assert ca_pem.is_file(), "the deploy created the syndicat's CA certificate"
-    keyring = keys.Keyring.open(
-        inventory_dir, keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
-    )
+    keyring = private_keyring(deploy_env)
     assert keyring.has(pki.CA_SCOPE, pki.CA_KEY_NAME), "the CA key lives in the keyring"
     assert not any(p.suffix == ".key" or "BEGIN EC PRIVATE" in p.read_text(errors="replace")
                    for p in inventory_dir.rglob("*") if p.is_file() and "keyring" not in p.parts)  # fmt: skip
@@ -224,20 +222,6 @@ def test_internal_ca_mode_issues_and_serves_syndicat_certificates(
         context.wrap_socket(raw, server_hostname=site.fqdn) as tls,
     ):
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
-
-
-def _admin_ssh(lab: Any, user: str, address: str, command: str, stdin: str = "") -> Any:
-    """A command on a hardened lab host, as the inventory's administrator (root may not log in)."""
-    import subprocess
-
-    return subprocess.run(
-        [
-            "ssh", "-i", lab.ssh_key, "-o", f"UserKnownHostsFile={lab.known_hosts}",
-            "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", "LogLevel=ERROR", f"{user}@{address}", command,
-        ],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
 
 
 def _served(env: Env, inventory_dir: Path, host: str, want: Any = None) -> tuple[int, dict[str, Any]]:
@@ -263,7 +247,7 @@ def _renew(env: Env, inventory_dir: Path, host: str, *extra: str) -> dict[str, A
 
 
 def test_internal_certificates_renew_from_the_administration_host_timer(
-    first_deploy: Deployed, deploy_env: Env, lab: Any, tmp_path: Path
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
 ) -> None:
     """Automatic renewal in internal mode, end to end. The one thing a test cannot wait for is
     time, so each certificate of the host is replaced by what 85 days would leave of it: the same
@@ -278,14 +262,14 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
 
-    from bastide.core import keys, pki
+    from bastide.core import pki
     from bastide.core.tls import served, timer
 
     inventory_dir = Path(deploy_env["BASTIDE_INVENTORY"])
     inventory = load(inventory_dir)
     assert inventory.settings.tls.mode == "internal"
     host = inventory.hosts[0]
-    admin = inventory.settings.ssh.user
+    on_host = admin_host(deploy_env, host.name)
     code, before = _served(deploy_env, inventory_dir, host.name)
     assert code == 0 and {s["state"] for s in before.values()} == {"ok"}, before
 
@@ -293,9 +277,7 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
     idle = _renew(deploy_env, inventory_dir, host.name)
     assert idle["renewed"] == [] and idle["changes"] == []
 
-    keyring = keys.Keyring.open(
-        inventory_dir, keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
-    )
+    keyring = private_keyring(deploy_env)
     ca_key = pki.key_from_pem(keyring.get(pki.CA_SCOPE, pki.CA_KEY_NAME))
     ca_cert = pki.load_ca_certificate(inventory_dir)
     assert ca_cert is not None
@@ -316,14 +298,14 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
         for extension in current.extensions:
             builder = builder.add_extension(extension.value, extension.critical)
         aged = builder.sign(ca_key, hashes.SHA256())
-        written = _admin_ssh(
-            lab, admin, host.address,
-            f"sudo tee /etc/bastide/tls/{commune.slug}/cert.pem >/dev/null",
+        written = on_host.run(
+            "printf '%s' %s > %s",
             aged.public_bytes(serialization.Encoding.PEM).decode(),
-        )  # fmt: skip
-        assert written.returncode == 0, written.stderr
+            f"/etc/bastide/tls/{commune.slug}/cert.pem",
+        )
+        assert written.rc == 0, written.stderr
         aged_serials[commune.slug] = format(aged.serial_number, "x")
-    assert _admin_ssh(lab, admin, host.address, "sudo systemctl reload nginx").returncode == 0
+    assert on_host.run("systemctl reload nginx").rc == 0
     by_commune = {s.fqdn: c.slug for c in inventory.communes_on(host.name) for s in c.sites()}
     code, aged_sites = _served(
         deploy_env,
@@ -333,8 +315,8 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
     )
     assert code == 1, "five days left is an alarm"
     assert {s["state"] for s in aged_sites.values()} == {"overdue"}, aged_sites
-    alarm = _admin_ssh(lab, admin, host.address, "sudo systemctl start bastide-tls-check.service")
-    assert alarm.returncode != 0, "the host's daily check fails while a certificate is near its end"
+    alarm = on_host.run("systemctl start bastide-tls-check.service")
+    assert alarm.rc != 0, "the host's daily check fails while a certificate is near its end"
 
     # The administration host's timer, with an operator of its own.
     identity = tmp_path / "renewal.age"
@@ -374,9 +356,7 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
     assert all(
         renewed[f]["serial"] not in (aged_serials[c], before[f]["serial"]) for f, c in by_commune.items()
     )
-    assert (
-        _admin_ssh(lab, admin, host.address, "sudo systemctl start bastide-tls-check.service").returncode == 0
-    )
+    assert on_host.run("systemctl start bastide-tls-check.service").rc == 0
 
     # Renewed: the next run has nothing to do; --force re-issues every certificate regardless.
     again = _renew(deploy_env, inventory_dir, host.name)
@@ -388,11 +368,8 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
 def test_no_secret_value_in_any_log_or_output(first_deploy: Deployed, deploy_env: Env) -> None:
     """Every secret of the keyring, searched for in every file the module's runs left (deploys,
     plans, verifies, compliance, the internal CA) and in the output. Runs last."""
-    from bastide.core import keys
-
     inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
-    identity = keys.Identity(Path(deploy_env["BASTIDE_IDENTITY"]).read_text())
-    keyring = keys.Keyring.open(inventory.root, identity)
+    keyring = private_keyring(deploy_env)
     values = [keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()]
     values = [value for value in values if len(value) >= 8]
     assert values, "the deploy created secrets"

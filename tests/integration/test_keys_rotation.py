@@ -17,15 +17,14 @@ from typing import Any
 import pytest
 
 from bastide.core.inventory import load
-from bastide.core.keys import Identity, Keyring
-from lab_fixtures import bastide, private_inventory
+from lab_fixtures import bastide, private_inventory, private_keyring
 
 pytestmark = pytest.mark.lab
 
 
 def _values(env: dict[str, str]) -> dict[tuple[str, str], str]:
     """Every secret of the keyring, read with the test operator's identity."""
-    keyring = Keyring.open(env["BASTIDE_INVENTORY"], Identity(Path(env["BASTIDE_IDENTITY"]).read_text()))
+    keyring = private_keyring(env)
     return {
         (scope, info.name): keyring.get(scope, info.name).decode()
         for scope in keyring.scopes()

@@ -294,9 +294,7 @@ def test_timer_units_run_this_bastide_on_this_inventory(
     (exec_start,) = unit_values(text, "ExecStart")
     argv = [unquote(word) for word in shlex.split(exec_start)]
     assert argv == [sys.executable, "-m", "bastide", "tls", "renew", str(root.resolve())]
-    environment = dict(
-        unquote(v).split("=", 1) for v in map(lambda w: shlex.split(w)[0], unit_values(text, "Environment"))
-    )
+    environment = dict(unquote(shlex.split(v)[0]).split("=", 1) for v in unit_values(text, "Environment"))
     assert environment == {
         "BASTIDE_IDENTITY": str(identity.resolve()),
         "BASTIDE_STATE_DIR": str(tmp_path / "state"),

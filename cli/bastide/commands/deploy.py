@@ -10,6 +10,7 @@ import click
 from bastide.console import emit_json, err, out
 from bastide.core.ansible import RunSummary, converge, plan, resolve_limit
 from bastide.core.inventory import Inventory, load
+from bastide.core.tls import served
 from bastide.core.verify import verify, write_junit
 from bastide.errors import EXIT_FAILED
 from bastide.i18n import Messages
@@ -27,21 +28,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 def _sites(inventory: Inventory, limit_hosts: list[str] | None) -> list[dict[str, str]]:
-    rows = []
-    for commune in inventory.communes:
-        if limit_hosts and commune.host not in limit_hosts:
-            continue
-        host = inventory.host(commune.host)
-        for site in commune.sites():
-            rows.append(
-                {
-                    "commune": commune.slug,
-                    "service": site.service,
-                    "url": f"https://{site.fqdn}/",
-                    "address": host.address,
-                }
-            )
-    return rows
+    return [
+        {"commune": s.commune, "service": s.service, "url": f"https://{s.fqdn}/", "address": s.address}
+        for s in served.sites(inventory, limit_hosts)
+    ]
 
 
 def _finish(summary: RunSummary, as_json: bool, extra: dict[str, object] | None = None) -> None:

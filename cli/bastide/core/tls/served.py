@@ -12,7 +12,7 @@ import socket
 import ssl
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,24 +172,22 @@ def survey(
     now: datetime | None = None,
 ) -> list[Served]:
     """Every site's served certificate, judged; sites are probed in parallel."""
-    internal = inventory.settings.tls.mode == "internal"
-    ca = pki.load_ca_certificate(inventory.root) if internal else None
+    ca = None
+    no_ca = ""
+    if inventory.settings.tls.mode == "internal":
+        ca = pki.load_ca_certificate(inventory.root)
+        if ca is None:
+            path = pki.ca_certificate_path(inventory.root)
+            no_ca = f"no CA certificate at {path} (bastide deploy creates it)"
 
     def probe(site: Site) -> Served:
         try:
             certificate = fetch(site.address, site.fqdn, port=port)
         except (OSError, ValueError) as error:
             return Served(site, UNREACHABLE, detail=f"{error.__class__.__name__}: {error}")
-        served = judge(site, certificate, ca=ca, now=now)
-        if internal and ca is None:
-            # Nothing to check the signature against: not trusted is the honest verdict.
-            missing = (
-                f"no CA certificate at {pki.ca_certificate_path(inventory.root)} (bastide deploy creates it)"
-            )
-            return Served(
-                site, UNTRUSTED, served.not_after, served.days_left, served.serial, served.issuer, missing
-            )
-        return served
+        verdict = judge(site, certificate, ca=ca, now=now)
+        # Nothing to check the signature against: not trusted is the honest verdict.
+        return replace(verdict, state=UNTRUSTED, detail=no_ca) if no_ca else verdict
 
     targets = sites(inventory, limit_hosts)
     if not targets:

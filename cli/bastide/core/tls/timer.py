@@ -42,7 +42,12 @@ class Units:
         return f"{self.name}.timer"
 
     def paths(self, unit_dir: Path) -> tuple[Path, Path]:
-        return unit_dir / f"{self.name}.service", unit_dir / f"{self.name}.timer"
+        return unit_paths(self.name, unit_dir)
+
+
+def unit_paths(name: str, unit_dir: Path) -> tuple[Path, Path]:
+    """The service and the timer of unit ``name`` in ``unit_dir``."""
+    return unit_dir / f"{name}.service", unit_dir / f"{name}.timer"
 
 
 def unit_name(inventory: Inventory) -> str:
@@ -221,8 +226,7 @@ def install(
 def remove(inventory: Inventory, *, unit_dir: Path = SYSTEM_UNIT_DIR) -> list[Path]:
     """Stop and disable the timer (when systemd runs) and delete both units; returns what was deleted."""
     name = unit_name(inventory)
-    paths = [unit_dir / f"{name}.service", unit_dir / f"{name}.timer"]
-    present = [p for p in paths if p.exists()]
+    present = [p for p in unit_paths(name, unit_dir) if p.exists()]
     if present and systemd_running():
         _systemctl("disable", "--now", f"{name}.timer")
     for path in present:
