@@ -299,7 +299,7 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
             builder = builder.add_extension(extension.value, extension.critical)
         aged = builder.sign(ca_key, hashes.SHA256())
         written = on_host.run(
-            "printf '%s' %s > %s",
+            "printf '%%s' %s > %s",  # testinfra formats the command with %
             aged.public_bytes(serialization.Encoding.PEM).decode(),
             f"/etc/bastide/tls/{commune.slug}/cert.pem",
         )
