@@ -6,16 +6,21 @@ import sys
 
 import click
 
-from bastide import __version__
-from bastide.commands import compliance as compliance_commands
-from bastide.commands import deploy as deploy_commands
-from bastide.commands import inventory as inventory_commands
-from bastide.commands import keys as keys_commands
-from bastide.commands import lab as lab_commands
-from bastide.commands import tls as tls_commands
-from bastide.console import err, show_problems
-from bastide.errors import BastideError, InputError
-from bastide.i18n import Messages
+from bastide.i18n import Messages, translate_click
+
+# Before any command module is imported: click reads some of its texts when an option or a type
+# is built (the --version help, the FILE/DIRECTORY metavars), and they must come out in French too.
+translate_click()
+
+from bastide import __version__  # noqa: E402
+from bastide.commands import compliance as compliance_commands  # noqa: E402
+from bastide.commands import deploy as deploy_commands  # noqa: E402
+from bastide.commands import inventory as inventory_commands  # noqa: E402
+from bastide.commands import keys as keys_commands  # noqa: E402
+from bastide.commands import lab as lab_commands  # noqa: E402
+from bastide.commands import tls as tls_commands  # noqa: E402
+from bastide.console import err, show_problems  # noqa: E402
+from bastide.errors import BastideError, InputError  # noqa: E402
 
 _ = Messages("cli")
 
@@ -35,10 +40,12 @@ class BastideGroup(click.Group):
             sys.exit(error.exit_code)
 
 
-@click.group(cls=BastideGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=BastideGroup, help=_("cmd.main.help"), context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="bastide")
 def main() -> None:
-    """bastide — converge a syndicat numérique's servers to its inventory, and prove it."""
+    pass
 
 
 for module in (

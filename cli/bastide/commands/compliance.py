@@ -73,7 +73,7 @@ def _show(report: compliance.Report) -> None:
         out.print(f"  [green]{_('show.ok')}[/]")
 
 
-@click.command("compliance")
+@click.command("compliance", help=_("cmd.compliance.help"))
 @click.argument("inventory", type=click.Path(file_okay=False, path_type=Path), envvar="BASTIDE_INVENTORY")
 @click.argument("host")
 @click.option(
@@ -81,26 +81,26 @@ def _show(report: compliance.Report) -> None:
     default="anssi_bp28_intermediary",
     show_default=True,
     type=click.Choice(compliance.PROFILES),
-    help="ANSSI BP-028 profile of the SCAP content.",
+    help=_("opt.profile"),
 )
 @click.option(
     "--datastream",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=compliance.DATASTREAM_ENV,
-    help="SCAP datastream (ssg-debian12-ds.xml.gz); default: the copy shipped in compliance/.",
+    help=_("opt.datastream"),
 )
 @click.option(
     "--waivers",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Waiver file; default: compliance/waivers-anssi-bp28-<level>.yml.",
+    help=_("opt.waivers"),
 )
-@click.option("--no-lynis", is_flag=True, help="Skip the Lynis hardening index.")
+@click.option("--no-lynis", is_flag=True, help=_("opt.no_lynis"))
 @click.option(
     "--results-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the raw XCCDF results there.",
+    help=_("opt.results_dir"),
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@click.option("--json", "as_json", is_flag=True, help=_("opt.json"))
 def compliance_command(
     inventory: Path,
     host: str,
@@ -111,7 +111,6 @@ def compliance_command(
     results_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Judge HOST with OpenSCAP (ANSSI BP-028) and Lynis; fail on any unwaived failing rule."""
     loaded = load(inventory)
     report = compliance.check_host(
         _target(loaded, host),

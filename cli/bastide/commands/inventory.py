@@ -32,7 +32,13 @@ def _csv_list(value: str | None) -> list[str] | None:
 @click.option("--ssh-key", help=_("opt.init.ssh_key"))
 @click.option("--smtp-relay", help=_("opt.init.smtp_relay"))
 @click.option("--time-server", "time_servers", multiple=True, help=_("opt.init.time_server"))
-@click.option("--tls-mode", type=click.Choice(["acme", "internal"]), default="acme", show_default=True)
+@click.option(
+    "--tls-mode",
+    type=click.Choice(["acme", "internal"]),
+    default="acme",
+    show_default=True,
+    help=_("opt.init.tls_mode"),
+)
 def init_command(
     directory: Path,
     name: str,

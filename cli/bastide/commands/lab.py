@@ -23,25 +23,25 @@ def register(main: click.Group) -> None:
     main.add_command(lab)
 
 
-@click.group()
+@click.group(help=_("cmd.lab.help"))
 def lab() -> None:
-    """Lab hosts (Debian 12, systemd-nspawn) and services; BASTIDE_LAB_ID (0-9) picks the lab."""
+    pass
 
 
-@lab.command()
+@lab.command(help=_("cmd.up.help"))
 @click.option(
     "--hosts",
     "hosts",
     type=click.IntRange(1, 50),
     default=None,
-    help="Number of hosts (default: as many as the source inventory has, else 3).",
+    help=_("opt.up.hosts"),
 )
 @click.option(
     "--from",
     "source",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Inventory to map onto the lab (default: inventories/demo).",
+    help=_("opt.up.from"),
 )
 @click.option(
     "--out",
@@ -49,19 +49,18 @@ def lab() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("inventories/lab"),
     show_default=True,
-    help="Where to write the lab inventory.",
+    help=_("opt.up.out"),
 )
-@click.option("--no-inventory", is_flag=True, help="Do not write an inventory.")
+@click.option("--no-inventory", is_flag=True, help=_("opt.up.no_inventory"))
 @click.option(
     "--install-packages/--no-install-packages",
     default=True,
     show_default=True,
-    help="Install missing system packages with apt-get.",
+    help=_("opt.up.install_packages"),
 )
 def up(
     hosts: int | None, source: Path | None, out_dir: Path, no_inventory: bool, install_packages: bool
 ) -> None:
-    """Bring the lab up (or reuse it if it runs already with that many hosts)."""
     source_inventory = None
     if not no_inventory:
         source_path = source or inventory_writer.default_source()
@@ -82,10 +81,9 @@ def up(
     _show(info)
 
 
-@lab.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@lab.command(help=_("cmd.status.help"))
+@click.option("--json", "as_json", is_flag=True, help=_("opt.json"))
 def status(as_json: bool) -> None:
-    """Show the lab's hosts, services and endpoints."""
     the_lab = Lab()
     state = the_lab.status()
     info = the_lab.info()
@@ -106,11 +104,13 @@ def status(as_json: bool) -> None:
         out.print(f"  [yellow]{_('status.leftover')}[/] {leftover}", soft_wrap=True)
 
 
-@lab.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@lab.command(
+    help=_("cmd.ssh.help"),
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
 @click.argument("host")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def ssh(host: str, command: tuple[str, ...]) -> None:
-    """Open a shell on HOST (or run COMMAND there) as root with the lab key."""
     the_lab = Lab()
     info = the_lab.info()
     if info is None:
@@ -126,9 +126,8 @@ def ssh(host: str, command: tuple[str, ...]) -> None:
     sys.exit(subprocess.call(argv))
 
 
-@lab.command()
+@lab.command(help=_("cmd.down.help"))
 def down() -> None:
-    """Stop the lab and remove everything it put on this machine (safe to repeat)."""
     the_lab = Lab(log=err.print)
     if os.geteuid() != 0:
         raise BastideError(_("prereq.root"), exit_code=3)
@@ -139,18 +138,21 @@ def down() -> None:
 
 
 def _show(info: LabInfo, *, hosts: bool = True) -> None:
+    def line(label: str, value: object) -> None:
+        out.print(f"  {_('show.' + label):12} {value}", soft_wrap=True)
+
     if hosts:
         for name, address in info.hosts:
             out.print(f"  {name:12} {address}", soft_wrap=True)
-    out.print(f"  ssh key      {info.ssh_key}", soft_wrap=True)
-    out.print(f"  proxy        {info.proxy_url}", soft_wrap=True)
+    line("ssh_key", info.ssh_key)
+    line("proxy", info.proxy_url)
     if info.s3:
         keys = f"{_('show.access_key')} {info.s3.access_key}; {_('show.secret_in')} {info.s3.secret_key_file}"
-        out.print(f"  s3           {info.s3.endpoint} ({keys})", soft_wrap=True)
+        line("s3", f"{info.s3.endpoint} ({keys})")
     if info.acme:
-        out.print(f"  acme         {info.acme.directory}", soft_wrap=True)
-        out.print(f"  acme CAs     {info.acme.server_ca_pem} {info.acme.issuer_root_pem}", soft_wrap=True)
+        line("acme", info.acme.directory)
+        line("acme_cas", f"{info.acme.server_ca_pem} {info.acme.issuer_root_pem}")
     if info.smtp:
-        out.print(f"  smtp sink    {info.smtp.host}:{info.smtp.port} → {info.smtp.maildir}", soft_wrap=True)
+        line("smtp", f"{info.smtp.host}:{info.smtp.port} → {info.smtp.maildir}")
     if info.inventory:
-        out.print(f"  inventory    {info.inventory}", soft_wrap=True)
+        line("inventory", info.inventory)

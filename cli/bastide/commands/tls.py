@@ -20,12 +20,12 @@ from bastide.progress import Progress, print_summary, summary_dict
 _ = Messages("tls")
 
 
-@click.group("tls")
+@click.group("tls", help=_("cmd.tls.help"))
 def tls() -> None:
-    """TLS certificates: what each site serves, renewal, the renewal timer (docs/tls.md)."""
+    pass
 
 
-@tls.command("status")
+@tls.command("status", help=_("cmd.status.help"))
 @inventory_argument
 @limit_option
 @json_option
@@ -34,10 +34,9 @@ def tls() -> None:
     type=click.IntRange(1, 65535),
     default=served.HTTPS_PORT,
     show_default=True,
-    help="HTTPS port of the front doors.",
+    help=_("opt.status.port"),
 )
 def status_command(inventory: Path, limit: str | None, as_json: bool, port: int) -> None:
-    """The certificate each commune site serves, judged; exits 1 if one needs attention."""
     inv = load(inventory)
     results = served.survey(inv, resolve_limit(inv, limit), port=port)
     unhealthy = [r for r in results if not r.healthy]
@@ -68,13 +67,12 @@ def status_command(inventory: Path, limit: str | None, as_json: bool, port: int)
         sys.exit(EXIT_FAILED)
 
 
-@tls.command("renew")
+@tls.command("renew", help=_("cmd.renew.help"))
 @inventory_argument
 @limit_option
 @json_option
-@click.option("--force", is_flag=True, help="Re-issue every certificate now, due or not.")
+@click.option("--force", is_flag=True, help=_("opt.renew.force"))
 def renew_command(inventory: Path, limit: str | None, as_json: bool, force: bool) -> None:
-    """Re-issue the internal CA's certificates that are due (run daily by the renewal timer)."""
     inv = load(inventory)
     if not renewal.needs_controller(inv):
         if as_json:
@@ -101,33 +99,32 @@ unit_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=timer.SYSTEM_UNIT_DIR,
     show_default=True,
-    help="Where the systemd units are.",
+    help=_("opt.timer.unit_dir"),
 )
 
 
-@tls.group("timer")
+@tls.group("timer", help=_("cmd.timer.help"))
 def timer_group() -> None:
-    """The administration host's systemd timer that runs `bastide tls renew` (internal CA)."""
+    pass
 
 
-@timer_group.command("install")
+@timer_group.command("install", help=_("cmd.timer.install.help"))
 @inventory_argument
 @click.option(
     "--identity",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="age identity file of a keyring operator, private to root, that the timer unlocks with.",
+    help=_("opt.timer.identity"),
 )
 @click.option(
     "--on-calendar",
     default=timer.DEFAULT_CALENDAR,
     show_default=True,
-    help="When to run (systemd calendar expression).",
+    help=_("opt.timer.on_calendar"),
 )
 @unit_dir_option
-@click.option("--no-enable", is_flag=True, help="Write the units only; do not start the timer.")
+@click.option("--no-enable", is_flag=True, help=_("opt.timer.no_enable"))
 def timer_install(inventory: Path, identity: Path, on_calendar: str, unit_dir: Path, no_enable: bool) -> None:
-    """Renew the internal CA's certificates automatically from this machine."""
     inv = load(inventory)
     units, written = timer.install(
         inv, identity, on_calendar=on_calendar, unit_dir=unit_dir, enable=not no_enable
@@ -139,11 +136,10 @@ def timer_install(inventory: Path, identity: Path, on_calendar: str, unit_dir: P
         out.print(_("timer.enabled", timer=units.timer_unit, calendar=on_calendar))
 
 
-@timer_group.command("remove")
+@timer_group.command("remove", help=_("cmd.timer.remove.help"))
 @inventory_argument
 @unit_dir_option
 def timer_remove(inventory: Path, unit_dir: Path) -> None:
-    """Stop the renewal timer of this syndicat and delete its units."""
     removed = timer.remove(load(inventory), unit_dir=unit_dir)
     if removed:
         out.print(_("timer.removed", paths=", ".join(str(p) for p in removed)))
