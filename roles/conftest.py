@@ -1,21 +1,66 @@
 """Shared fixtures for the roles' testinfra checks (``roles/<role>/tests/test_<role>.py``).
 
-``bastide verify`` runs these modules with testinfra's ansible backend against the inventory it
-rendered, so each check can read the same variables the roles converged from.
+``bastide verify`` runs these modules with testinfra's SSH backend, one pytest run per host over
+the run's multiplexed connection (``BASTIDE_VERIFY_SSH_CONFIG``), and hands them the variables
+of the inventory it rendered (``BASTIDE_VERIFY_HOSTVARS``), so each check reads the same
+variables the roles converged from.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import subprocess
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import pytest
 
 
+@cache
+def _rendered_hostvars(path: str) -> dict[str, dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _run_setting(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise pytest.UsageError(f"{name} is not set: these checks are run by `bastide verify`")
+    return value
+
+
 @pytest.fixture()
 def hostvars(host: Any) -> dict[str, Any]:
     """The rendered inventory variables of the host under test (``bastide_*`` and connection vars)."""
-    return host.ansible.get_variables()
+    return _rendered_hostvars(_run_setting("BASTIDE_VERIFY_HOSTVARS"))[host.backend.get_hostname()]
+
+
+@pytest.fixture()
+def with_secret(host: Any) -> Callable[..., Any]:
+    """``with_secret(scope, name, script, *args)``: run the Python ``script`` on the host with the
+    keyring's secret as the first line of its standard input, and return what it printed as JSON.
+
+    The secret is fetched from the run's keys agent on the controller and goes to the host inside
+    the SSH session: it is in no command line (``ps``), environment or file, there or here."""
+    from bastide.core.keys.agent import fetch
+
+    def run(scope: str, name: str, script: str, *args: str) -> Any:
+        secret = fetch(scope, name)
+        done = subprocess.run(
+            ["ssh", "-F", _run_setting("BASTIDE_VERIFY_SSH_CONFIG"), host.backend.get_hostname(),
+             "--", "python3", "-c", shlex.quote(script), *map(shlex.quote, args)],
+            input=secret + b"\n",
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
+        return json.loads(done.stdout)
+
+    return run
 
 
 @pytest.fixture()

@@ -80,6 +80,103 @@ def test_verify_passes_and_reports_per_commune(
     assert junit.read_text().count("<testsuite ") == len(inventory.communes)
 
 
+def test_verify_reports_an_unreachable_host_for_each_of_its_communes(
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
+) -> None:
+    broken = tmp_path / "inventory"
+    shutil.copytree(deploy_env["BASTIDE_INVENTORY"], broken)
+    data = yaml.safe_load((broken / "syndicat.yml").read_text())
+    victim = data["hosts"][0]
+    victim["address"] = victim["address"].rsplit(".", 1)[0] + ".250"  # nobody answers there
+    (broken / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    result = bastide("verify", str(broken), "--json", env=deploy_env, check=False)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert set(report["unreachable"]) == {victim["name"]}
+    rows = {row["commune"]: row for row in report["communes"]}
+    inventory = load(broken)
+    for commune in inventory.communes:
+        row = rows[commune.slug]
+        if commune.host == victim["name"]:
+            assert row["unreachable"] and not row["ok"] and row["passed"] == 0, row
+        else:
+            assert row["unreachable"] is None and row["ok"] and row["passed"] > 0, row
+    text = bastide("verify", str(broken), env=deploy_env, check=False)
+    assert text.returncode == 1 and "unreachable" in text.stdout, text.stdout
+
+
+def test_verify_reports_a_failing_check_in_the_communes_it_concerns(
+    first_deploy: Deployed, deploy_env: Env
+) -> None:
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    host = inventory.hosts[0].name
+    on_host = admin_host(deploy_env, host)
+    assert on_host.run("systemctl stop redis-server").rc == 0
+    try:
+        result = bastide(
+            "verify", deploy_env["BASTIDE_INVENTORY"], "--limit", host, "--json", env=deploy_env, check=False
+        )
+    finally:
+        assert on_host.run("systemctl start redis-server").rc == 0
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    failed = {(c["role"], c["test"]) for c in report["checks"] if c["outcome"] == "failed"}
+    assert ("redis", "test_service_running") in failed
+    assert all(role == "redis" for role, _test in failed), failed
+    rows = report["communes"]
+    assert {row["commune"] for row in rows} == {c.slug for c in inventory.communes_on(host)}
+    assert all("redis: test_service_running" in row["failures"] for row in rows), rows
+
+
+def test_no_secret_in_the_hosts_process_lists_while_verify_runs(
+    first_deploy: Deployed, deploy_env: Env
+) -> None:
+    """While verify runs, every host's process list (command lines and environments) is sampled
+    as root; no keyring secret may show in any sample."""
+    import threading
+    import time
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    keyring = private_keyring(deploy_env)
+    values = [keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()]
+    values = [value for value in values if len(value) >= 8]
+    assert values
+    marker = "bastide-ps-sampler"
+    stop = f"/run/{marker}.stop"
+    # Sampled on the host itself, back to back, until told to stop (or 5 minutes at most).
+    command = (
+        f": {marker}; rm -f {stop}; end=$(($(date +%s) + 300)); "
+        f'while [ ! -e {stop} ] && [ "$(date +%s)" -lt "$end" ]; do ps -eww -o args=; '
+        "for f in /proc/[0-9]*/environ; do tr '\\0' ' ' 2>/dev/null < $f; echo; done; "
+        f"echo {marker}-sample; done; rm -f {stop}"
+    )
+    samples: dict[str, str] = {}
+
+    def sample(name: str) -> None:
+        samples[name] = admin_host(deploy_env, name).run(command).stdout
+
+    threads = [threading.Thread(target=sample, args=(host.name,)) for host in inventory.hosts]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(2)  # the samplers are running
+        result = bastide("verify", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env, check=False)
+    finally:
+        for host in inventory.hosts:
+            admin_host(deploy_env, host.name).run(f"touch {stop}")
+        for thread in threads:
+            thread.join()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for name, taken in samples.items():
+        count = taken.count(f"{marker}-sample")
+        assert count >= 5, f"{name}: only {count} samples while verify ran"
+        seen = [line for line in taken.splitlines() if marker not in line]
+        # The samples did catch the checks at work: their probes on the host.
+        assert any("python3 -c" in line for line in seen), f"{name}: no probe seen in {count} samples"
+        leaks = [v[:4] + "…" for v in values if any(v in line for line in seen)]
+        assert leaks == [], f"{name}: secrets in the process list"
+
+
 def test_limit_to_a_commune_touches_only_its_host(first_deploy: Deployed, deploy_env: Env) -> None:
     inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
     commune = inventory.communes[-1]

@@ -25,6 +25,8 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "inventory.md").read_text(
         model.Host,
         model.BackupTarget,
         model.Agent,
+        model.Elu,
+        model.Identity,
         model.Commune,
         model.SyndicatFile,
     ],

@@ -164,7 +164,7 @@ def test_hosts_outside_french_regions_of_a_french_provider(inv: Path) -> None:
 
 def test_no_communes_and_no_hosts_is_valid(inv: Path) -> None:
     shutil.rmtree(inv / "communes")
-    edit(inv / "syndicat.yml", lambda d: d.update(hosts=[], backup_targets=[]))
+    edit(inv / "syndicat.yml", lambda d: (d.update(hosts=[], backup_targets=[]), d.pop("identity")))
     loaded = load(inv)
     assert loaded.communes == [] and loaded.hosts == []
 
@@ -193,3 +193,46 @@ def test_hosts_must_be_a_list(inv: Path) -> None:
     edit(inv / "syndicat.yml", lambda d: d.update(hosts={"name": "srv"}))
     found = problems(inv)
     assert any(p.field == "hosts" and "must be a list" in p.message for p in found)
+
+
+def test_logins_default_to_the_email_and_the_identity_names_derive_from_the_portal(inv: Path) -> None:
+    loaded = load(inv)
+    ours = loaded.commune("ours-les-bains")
+    assert [a.login for a in ours.agents][:2] == ["marie.dupont", "karim.benali"]
+    assert ours.elus[0].login == "helene.martin"  # given with id: (maire@ makes a poor login)
+    assert len(loaded.people()) == len(loaded.agents()) + sum(len(c.elus) for c in loaded.communes)
+    identity = loaded.identity
+    assert identity is not None and identity.host == "srv-ours-1"
+    assert identity.directory == "ldap.vallee-ours.example.fr"
+    assert identity.base_dn == "dc=vallee-ours,dc=example,dc=fr"
+
+
+def test_the_identity_reaches_ansible(inv: Path) -> None:
+    from bastide.core.ansible.render import host_variables, render
+
+    rendered = render(load(inv))
+    variables = host_variables(rendered, "srv-ours-2")
+    assert variables["bastide_identity"]["base_dn"] == "dc=vallee-ours,dc=example,dc=fr"
+    ortu = next(c for c in variables["bastide_communes"] if c["slug"] == "ortu-di-l-orsu")
+    assert ortu["second_factor"] == "required"
+    assert ortu["elus"] == [
+        {
+            "name": "Antone Filippi",
+            "email": "antone.filippi@ortu-di-l-orsu.example.fr",
+            "login": "antone.filippi",
+            "mandate": "maire",
+        }
+    ]
+    assert all("login" in agent for agent in ortu["agents"])
+
+
+def test_an_agent_login_may_not_be_an_elus_login_of_another_commune(inv: Path) -> None:
+    def change(data: dict) -> None:
+        data["agents"][0]["id"] = "helene.martin"
+
+    # Communes are read in file name order: the later one is reported.
+    edit(inv / "communes" / "saint-aubin-des-combes.yml", change)
+    [problem] = problems(inv)
+    assert problem.file.endswith("saint-aubin-des-combes.yml")
+    assert problem.field == "agents[0].id" and "helene.martin" in problem.message
+    assert "ours-les-bains.yml" in problem.message

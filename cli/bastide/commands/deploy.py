@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from bastide.console import emit_json, err, out
 from bastide.core.ansible import RunSummary, converge, plan, resolve_limit
@@ -21,10 +22,8 @@ _ = Messages("deploy")
 inventory_argument = click.argument(
     "inventory", type=click.Path(file_okay=False, path_type=Path), envvar="BASTIDE_INVENTORY"
 )
-limit_option = click.option(
-    "--limit", "-l", metavar="COMMUNE|HOST", help="Only the host of this commune, or this host."
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+limit_option = click.option("--limit", "-l", metavar="COMMUNE|HOST", help=_("opt.limit"))
+json_option = click.option("--json", "as_json", is_flag=True, help=_("opt.json"))
 
 
 def _sites(inventory: Inventory, limit_hosts: list[str] | None) -> list[dict[str, str]]:
@@ -43,12 +42,11 @@ def _finish(summary: RunSummary, as_json: bool, extra: dict[str, object] | None 
         sys.exit(EXIT_FAILED)
 
 
-@click.command("plan")
+@click.command("plan", help=_("cmd.plan.help"))
 @inventory_argument
 @limit_option
 @json_option
 def plan_command(inventory: Path, limit: str | None, as_json: bool) -> None:
-    """Show what deploy would change, per host and commune, without changing anything."""
     inv = load(inventory)
     with Progress() as progress:
         summary = plan(inv, limit=limit, on_event=progress)
@@ -75,12 +73,11 @@ def plan_command(inventory: Path, limit: str | None, as_json: bool) -> None:
     _finish(summary, as_json, {"plan": report})
 
 
-@click.command("deploy")
+@click.command("deploy", help=_("cmd.deploy.help"))
 @inventory_argument
 @limit_option
 @json_option
 def deploy_command(inventory: Path, limit: str | None, as_json: bool) -> None:
-    """Converge the hosts to the inventory (all of them, or --limit one commune or host)."""
     inv = load(inventory)
     with Progress() as progress:
         summary = converge(inv, limit=limit, on_event=progress)
@@ -92,15 +89,12 @@ def deploy_command(inventory: Path, limit: str | None, as_json: bool) -> None:
     _finish(summary, as_json, {"sites": sites})
 
 
-@click.command("verify")
+@click.command("verify", help=_("cmd.verify.help"))
 @inventory_argument
 @limit_option
 @json_option
-@click.option(
-    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report (per commune)."
-)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help=_("opt.verify.junit"))
 def verify_command(inventory: Path, limit: str | None, as_json: bool, junit: Path | None) -> None:
-    """Run every deployed role's checks on the hosts and report per commune."""
     inv = load(inventory)
     err.print(_("verify.running"))
     report = verify(inv, limit_hosts=resolve_limit(inv, limit))
@@ -115,6 +109,10 @@ def verify_command(inventory: Path, limit: str | None, as_json: bool, junit: Pat
                 f"{mark} {row['commune']:<24} {row['host']:<16} "
                 + _("verify.counts", passed=row["passed"], failed=row["failed"], na=row["not_applicable"])
             )
+            if row["unreachable"]:
+                reason = escape(_("verify.unreachable", reason=row["unreachable"]))
+                out.print(f"    [red]{reason}[/]", markup=True)
+                continue
             for failure in row["failures"]:
                 out.print(f"    [red]{failure}[/]", markup=True)
         out.print(_("verify.log_where", path=report.run_dir / "verify.log"))

@@ -1,36 +1,40 @@
 """``bastide verify``: run every deployed role's testinfra checks against the inventory's hosts.
 
 Which role runs where is read from the converge playbook itself (each play's ``hosts`` pattern
-and roles), so verification checks exactly what deploy converged. Results come back as JUnit
-XML, which is folded into a per-host and per-commune report.
+and roles), so verification checks exactly what deploy converged. Each host is checked by one
+pytest run over one multiplexed SSH connection, hosts in parallel; results come back as JUnit
+XML, which is folded into a per-host and per-commune report (docs/architecture.md, "Verify").
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bastide.core.ansible.render import render
+from bastide.core.ansible.render import host_variables, render
 from bastide.core.ansible.runner import (
     ansible_env,
     close_connections,
     connection_users,
     new_run_dir,
     write_run_files,
+    write_ssh_config,
 )
 from bastide.core.inventory import Inventory
 from bastide.paths import playbooks_dir, roles_dir
 
-# testinfra names each case ``test_x[ansible://host]``, or ``test_x[ansible://host-param]`` when the
-# test is parametrised further; host names contain dashes too, so hosts are matched by name.
-_CASE = re.compile(r"^(?P<test>[^\[]+)\[(?:ansible://)?(?P<id>[^\]]+)\]$")
+# testinfra names each case ``test_x[ssh://host]``, or ``test_x[ssh://host-param]`` when the test
+# is parametrised further; host names contain dashes too, so hosts are matched by name.
+_CASE = re.compile(r"^(?P<test>[^\[]+)\[(?:[a-z+-]+://)?(?P<id>[^\]]+)\]$")
 
 
 def _split_case(name: str, hosts: list[str]) -> tuple[str, str, str]:
@@ -68,6 +72,14 @@ class VerifyReport:
     run_dir: Path
     results: list[CheckResult] = field(default_factory=list)
     hosts: list[str] | None = None  # the hosts checked (None: all of the inventory's)
+    unreachable: dict[str, str] = field(default_factory=dict)  # host: why it could not be reached
+
+    def mark_unreachable(self, host: str, reason: str) -> None:
+        """None of the host's checks ran: one failed check says so for each of its communes."""
+        self.unreachable[host] = reason
+        self.results.append(
+            CheckResult("connection", "host_reachable", host, "failed", f"unreachable: {reason}")
+        )
 
     @property
     def ok(self) -> bool:
@@ -97,6 +109,7 @@ class VerifyReport:
                     "failed": len(failed),
                     "not_applicable": sum(r.outcome == "not_applicable" for r in checks),
                     "failures": failed,
+                    "unreachable": self.unreachable.get(commune.host),
                     "ok": bool(checks) and not failed,
                 }
             )
@@ -107,6 +120,7 @@ class VerifyReport:
             "ok": self.ok,
             "run_dir": str(self.run_dir),
             "communes": self.commune_report(inventory),
+            "unreachable": self.unreachable,
             "checks": [r.__dict__ for r in self.results],
         }
 
@@ -153,9 +167,67 @@ def _parse_junit(path: Path, role_of: dict[str, str], hosts: list[str]) -> list[
     return results
 
 
+MAX_PARALLEL_HOSTS = 8
+
+
+def host_tests(groups: dict[str, Any], host: str) -> list[Path]:
+    """The check modules of every role the converge playbook applies to ``host``."""
+    roles: list[str] = []
+    for pattern, play_roles in role_targets():
+        if pattern == "all" or host in groups.get(pattern, {}).get("hosts", {}):
+            roles += [role for role in play_roles if role not in roles]
+    return _test_paths(roles)
+
+
+def _open_master(ssh_config: Path, host: str) -> str | None:
+    """Open the run's master connection to ``host``; None, or why it cannot be reached."""
+    try:
+        result = subprocess.run(
+            ["ssh", "-F", str(ssh_config), host, "true"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "no answer within 60 s"
+    if result.returncode == 0:
+        return None
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else f"ssh exited with {result.returncode}"
+
+
+def _check_host(
+    host: str, tests: list[Path], run_dir: Path, env: dict[str, str], sudo: bool
+) -> tuple[Path, bytes]:
+    """One pytest run of ``host``'s checks over its master connection: (JUnit file, output)."""
+    junit = run_dir / f"verify-{host}.xml"
+    command = [
+        sys.executable, "-m", "pytest", "-c", str(run_dir / "pytest.ini"),
+        "--rootdir", str(roles_dir()), "-q", "--tb=line",
+        f"--hosts=ssh://{host}", f"--ssh-config={run_dir / 'ssh_config'}",
+        *(["--sudo"] if sudo else []),
+        f"--junitxml={junit}", "-o", "junit_family=xunit2",
+        *map(str, tests),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
+        cwd=roles_dir(),
+        check=False,
+    )
+    return junit, done.stdout + done.stderr
+
+
 def verify(
     inventory: Inventory, *, limit_hosts: list[str] | None = None, keyring: Any | None = None
 ) -> VerifyReport:
+    """Every host's checks, hosts in parallel (at most MAX_PARALLEL_HOSTS at once), each through
+    one SSH master connection opened for the run and reused by all its checks (see
+    docs/architecture.md, "Verify")."""
     from bastide.core import keys
 
     # Some checks log in as a commune's database or Redis user to prove it reaches its own data
@@ -165,41 +237,45 @@ def verify(
         keyring = keys.open_keyring(inventory.root)
     host_names = limit_hosts or [h.name for h in inventory.hosts]
     run_dir = new_run_dir("verify")
-    rendered = render(inventory, connection_users(inventory, host_names))
+    users = connection_users(inventory, host_names)
+    rendered = render(inventory, users)
     control_dir = write_run_files(run_dir, inventory, rendered, forks=5)
+    ssh_config = run_dir / "ssh_config"
+    write_ssh_config(ssh_config, inventory, users, control_dir)
+    variables = {name: host_variables(rendered, name) for name in host_names}
+    (run_dir / "hostvars.json").write_text(json.dumps(variables, ensure_ascii=False))
     (run_dir / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     report = VerifyReport(run_dir=run_dir, hosts=host_names)
     groups = rendered["all"]["children"]
     try:
-        with keys.serve(keyring) as secret_env:
-            for index, (pattern, roles) in enumerate(role_targets()):
-                members = host_names if pattern == "all" else sorted(groups.get(pattern, {}).get("hosts", {}))
-                members = [h for h in members if h in host_names]
-                tests = _test_paths(roles)
-                if not members or not tests:
-                    continue
-                junit = run_dir / f"verify-{index}.xml"
-                command = [
-                    sys.executable, "-m", "pytest", "-c", str(run_dir / "pytest.ini"),
-                    "--rootdir", str(roles_dir()), "-q", "--tb=line",
-                    f"--hosts={','.join('ansible://' + h for h in members)}",
-                    f"--ansible-inventory={run_dir / 'hosts.yml'}",
-                    f"--junitxml={junit}", "-o", "junit_family=xunit2",
-                    *map(str, tests),
-                ]  # fmt: skip
-                with (run_dir / "verify.log").open("ab") as log:
-                    subprocess.run(
-                        command,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=ansible_env(run_dir, secret_env),
-                        cwd=roles_dir(),
-                        check=False,
-                    )
-                if junit.exists():
-                    role_of = {p.stem: p.parent.parent.name for p in tests}
-                    report.results.extend(_parse_junit(junit, role_of, members))
+        with (
+            keys.serve(keyring) as secret_env,
+            ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_HOSTS, len(host_names))) as pool,
+        ):
+            env = ansible_env(run_dir, secret_env)
+            env.update(
+                BASTIDE_VERIFY_HOSTVARS=str(run_dir / "hostvars.json"),
+                BASTIDE_VERIFY_SSH_CONFIG=str(ssh_config),
+            )
+
+            def check(host: str) -> tuple[str, str | None, list[CheckResult], bytes]:
+                tests = host_tests(groups, host)
+                problem = _open_master(ssh_config, host)
+                if problem is not None or not tests:
+                    return host, problem, [], b""
+                junit, output = _check_host(host, tests, run_dir, env, sudo=users[host] != "root")
+                if not junit.exists():
+                    return host, None, [], output
+                role_of = {p.stem: p.parent.parent.name for p in tests}
+                return host, None, _parse_junit(junit, role_of, [host]), output
+
+            with (run_dir / "verify.log").open("ab") as log:
+                for host, problem, results, output in pool.map(check, host_names):
+                    log.write(f"=== {host}\n".encode() + output)
+                    if problem is not None:
+                        log.write(f"unreachable: {problem}\n".encode())
+                        report.mark_unreachable(host, problem)
+                    report.results.extend(results)
     finally:
         close_connections(control_dir)
     return report

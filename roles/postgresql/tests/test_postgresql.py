@@ -1,8 +1,9 @@
 """PostgreSQL is local only, uses scram-sha-256 without trust lines, and gives each commune
 service its own database and role.
 
-Commune passwords are read through the ``bastide_secret`` lookup inside the Ansible module's
-arguments, on the controller, so they never appear in a command line or in this test's output.
+Commune passwords come from the keyring through the ``with_secret`` fixture: they reach the
+host on the standard input of the probe, so they never appear in a command line or in this
+test's output.
 """
 
 from __future__ import annotations
@@ -27,13 +28,22 @@ def _expected(hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> list[
     ]
 
 
-def _login(host: Any, role: str, scope: str, secret: str, database: str) -> dict[str, Any]:
-    """Connect over loopback TCP as ``role`` with its keyring password; postgresql_ping's result."""
-    args = (
-        f"login_host=127.0.0.1 login_user={role} login_db={database} "
-        f"login_password=\"{{{{ lookup('bastide_secret', '{scope}', '{secret}') }}}}\""
-    )
-    return dict(host.ansible("community.postgresql.postgresql_ping", args, check=False))
+# Connects over loopback TCP as a role with its keyring password (first line of stdin) to each
+# database named in argv; prints {database: {"is_available": bool, "conn_err_msg": str}}.
+_LOGIN_PROBE = """
+import json, sys
+import psycopg2
+password = sys.stdin.readline().rstrip("\\n")
+role, results = sys.argv[1], {}
+for database in sys.argv[2:]:
+    try:
+        psycopg2.connect(host="127.0.0.1", user=role, dbname=database, password=password,
+                         connect_timeout=10).close()
+        results[database] = {"is_available": True, "conn_err_msg": ""}
+    except psycopg2.OperationalError as error:
+        results[database] = {"is_available": False, "conn_err_msg": str(error)}
+print(json.dumps(results))
+"""
 
 
 def _logins(hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -96,17 +106,18 @@ def test_one_database_and_role_per_commune_service(
 
 
 def test_each_role_logs_in_to_its_own_database_only(
-    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+    hostvars: dict[str, Any], communes: list[dict[str, Any]], with_secret: Any
 ) -> None:
     logins = _logins(hostvars, communes)
     assert logins, "no commune service on this host needs PostgreSQL, yet the postgresql role ran here"
     databases = [name for name, _scope, _secret in logins] + ["postgres"]
     for role, scope, secret in logins:
-        own = _login(host, role, scope, secret, role)
-        assert own.get("is_available") is True, f"{role} cannot log in to {role}: {own.get('conn_err_msg')}"
+        tried = with_secret(scope, secret, _LOGIN_PROBE, role, *databases)
+        own = tried[role]
+        assert own["is_available"] is True, f"{role} cannot log in to {role}: {own['conn_err_msg']}"
         for other in databases:
             if other == role:
                 continue
-            foreign = _login(host, role, scope, secret, other)
-            assert foreign.get("is_available") is False, f"{role} logged in to {other}"
-            assert "no pg_hba.conf entry" in str(foreign.get("conn_err_msg")), foreign.get("conn_err_msg")
+            foreign = tried[other]
+            assert foreign["is_available"] is False, f"{role} logged in to {other}"
+            assert "no pg_hba.conf entry" in foreign["conn_err_msg"], foreign["conn_err_msg"]

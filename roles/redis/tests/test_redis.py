@@ -1,8 +1,9 @@
 """Redis is local only, its default user is off, and each commune service has an ACL user that
 reaches its own keys and nobody else's.
 
-Commune passwords are read through the ``bastide_secret`` lookup inside the Ansible module's
-arguments, on the controller, so they never appear in a command line or in this test's output.
+Commune passwords come from the keyring through the ``with_secret`` fixture: they reach the
+host on the standard input of the probe, so they never appear in a command line or in this
+test's output.
 """
 
 from __future__ import annotations
@@ -38,19 +39,23 @@ def _admin(host: Any, *command: str) -> str:
         )
 
 
-def _read_as(host: Any, user: str, scope: str, secret: str, key: str) -> dict[str, Any]:
-    """Read ``key`` over loopback TCP as ``user`` with its keyring password; the module's result."""
-    args = (
-        f"key={key} login_host=127.0.0.1 login_user={user} tls=false "
-        f"login_password=\"{{{{ lookup('bastide_secret', '{scope}', '{secret}') }}}}\""
-    )
+# Reads each key named in argv over loopback TCP as a user with its keyring password (first line
+# of stdin); prints {key: {"value": str|None, "exists": bool}} or {key: {"msg": error}}.
+_READ_PROBE = """
+import json, sys
+import redis
+password = sys.stdin.readline().rstrip("\\n")
+client = redis.Redis(host="127.0.0.1", port=6379, username=sys.argv[1], password=password,
+                     socket_timeout=10, decode_responses=True)
+results = {}
+for key in sys.argv[2:]:
     try:
-        return dict(host.ansible("community.general.redis_data_info", args, check=False))
-    except Exception as error:  # testinfra's AnsibleException carries the module's result
-        result = getattr(error, "result", None)
-        if result is None:
-            raise
-        return dict(result)
+        value = client.get(key)
+        results[key] = {"value": value, "exists": value is not None}
+    except redis.exceptions.RedisError as error:
+        results[key] = {"msg": str(error)}
+print(json.dumps(results))
+"""
 
 
 @pytest.fixture()
@@ -92,7 +97,9 @@ def test_default_user_refused(host: Any) -> None:
     assert "NOAUTH" in result.stdout + result.stderr, result
 
 
-def test_each_user_reads_its_own_keys_and_no_other(host: Any, users: list[tuple[str, str, str]]) -> None:
+def test_each_user_reads_its_own_keys_and_no_other(
+    host: Any, users: list[tuple[str, str, str]], with_secret: Any
+) -> None:
     token = secrets.token_hex(8)
     keys = {user: f"{user}:bastide-probe-{token}" for user, _s, _n in users}
     outsider = f"bastide-probe-{token}"
@@ -100,15 +107,16 @@ def test_each_user_reads_its_own_keys_and_no_other(host: Any, users: list[tuple[
         _admin(host, "SET", key, token)
     try:
         for user, scope, secret in users:
-            own = _read_as(host, user, scope, secret, keys[user])
-            assert not own.get("failed"), f"{user} cannot read its own key: {own.get('msg')}"
-            assert own.get("exists") is True and own.get("value") == token, own
             others = [outsider] + [k for u, k in keys.items() if u != user]
+            read = with_secret(scope, secret, _READ_PROBE, user, keys[user], *others)
+            own = read[keys[user]]
+            assert "msg" not in own, f"{user} cannot read its own key: {own['msg']}"
+            assert own["exists"] is True and own["value"] == token, own
             for key in others:
-                foreign = _read_as(host, user, scope, secret, key)
+                foreign = read[key]
                 # Redis answers NOPERM, which the client library words "no permissions".
-                assert "value" not in foreign and "no permissions" in str(foreign.get("msg")), (
-                    f"{user} reading {key}: {foreign.get('msg') or foreign}"
+                assert "value" not in foreign and "no permissions" in foreign.get("msg", ""), (
+                    f"{user} reading {key}: {foreign}"
                 )
     finally:
         _admin(host, "DEL", *keys.values(), outsider)

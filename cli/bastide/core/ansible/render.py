@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bastide.core.identity import directory
 from bastide.core.inventory import Inventory, catalogue
 from bastide.core.tls import policy as tls_policy
 
@@ -46,7 +47,13 @@ def _commune_vars(commune: Any) -> dict[str, Any]:
         "domain": commune.domain,
         "services": list(commune.services),
         "backup_target": commune.backup_target,
-        "agents": [{"name": a.name, "email": a.email, "service": a.service} for a in commune.agents],
+        "agents": [
+            {"name": a.name, "email": a.email, "login": a.login, "service": a.service} for a in commune.agents
+        ],
+        "elus": [
+            {"name": e.name, "email": e.email, "login": e.login, "mandate": e.mandate} for e in commune.elus
+        ],
+        "second_factor": commune.second_factor,
         "sites": [{"service": s.service, "fqdn": s.fqdn} for s in commune.sites()],
     }
 
@@ -77,7 +84,17 @@ def global_vars(inventory: Inventory) -> dict[str, Any]:
         "bastide_admin_networks": list(settings.admin_networks),
         "bastide_services": {name: svc.as_dict() for name, svc in catalogue.services().items()},
         "bastide_lab": inventory.lab,
+        "bastide_hosts": [{"name": h.name, "address": h.address} for h in inventory.hosts],
     }
+    identity = inventory.identity
+    if identity is not None:
+        variables["bastide_identity"] = {
+            "host": identity.host,
+            "portal": identity.portal,
+            "directory": identity.directory,
+            "base_dn": identity.base_dn,
+            "totp_self_enrolment": identity.totp_self_enrolment,
+        }
     if settings.tls.mode == "internal":
         ca = inventory.root / "pki" / "ca.pem"
         variables["bastide_internal_ca_pem"] = ca.read_text(encoding="ascii") if ca.exists() else ""
@@ -117,6 +134,9 @@ def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[st
             },
             "bastide_communes": [_commune_vars(c) for c in communes],
         }
+        if inventory.identity is not None and inventory.identity.host == host.name:
+            add("identity", host.name)
+            hosts[host.name]["bastide_directory"] = directory.content(inventory)
         if communes:
             add("frontend", host.name)
         for commune in communes:
@@ -146,3 +166,17 @@ def hosts_for_limit(inventory: Inventory, limit: str) -> list[str]:
     if commune is not None:
         return [commune.host]
     return []
+
+
+def host_variables(rendered: dict[str, Any], host_name: str) -> dict[str, Any]:
+    """What Ansible's ``hostvars[host_name]`` holds for a rendered inventory (its groups carry no
+    variables of their own): the global variables, the host's, and the magic names the checks use."""
+    everything = rendered["all"]
+    groups = {name: sorted(group["hosts"]) for name, group in everything["children"].items()}
+    return {
+        **everything["vars"],
+        **everything["hosts"][host_name],
+        "inventory_hostname": host_name,
+        "group_names": sorted(name for name, members in groups.items() if host_name in members),
+        "groups": {"all": sorted(everything["hosts"]), **groups},
+    }

@@ -70,10 +70,53 @@ def _ssh_base(inventory: Inventory) -> list[str]:
         "-o", f"UserKnownHostsFile={known_hosts_file(inventory)}",
         "-p", str(ssh.port),
     ]  # fmt: skip
-    if ssh.private_key_file:
-        key = Path(str(ssh.private_key_file)).expanduser()
-        command += ["-i", str(key if key.is_absolute() else (inventory.root / key).resolve())]
+    identity = ssh_identity(inventory)
+    if identity:
+        command += ["-i", str(identity)]
     return command
+
+
+def ssh_identity(inventory: Inventory) -> Path | None:
+    ssh = inventory.settings.ssh
+    if not ssh.private_key_file:
+        return None
+    key = Path(str(ssh.private_key_file)).expanduser()
+    return key if key.is_absolute() else (inventory.root / key).resolve()
+
+
+def write_ssh_config(target: Path, inventory: Inventory, users: dict[str, str], control_dir: Path) -> None:
+    """An OpenSSH client configuration naming every host of ``users`` by its inventory name:
+    pinned host keys, the inventory's key, and one multiplexed master connection per host that
+    every later command of the run reuses (opened by the first, closed by close_connections)."""
+
+    def path(value: Path, token: str = "") -> str:
+        # ssh expands %-tokens in these paths; a literal % of the path is written %%.
+        if '"' in str(value):
+            raise EnvironmentProblem(f"{value}: a path with a double quote cannot be given to ssh")
+        return '"' + str(value).replace("%", "%%") + token + '"'
+
+    identity = ssh_identity(inventory)
+    blocks = []
+    for name, user in sorted(users.items()):
+        lines = [
+            f"Host {name}",
+            f"  HostName {inventory.host(name).address}",
+            f"  User {user}",
+            f"  Port {inventory.settings.ssh.port}",
+            "  BatchMode yes",
+            "  ConnectTimeout 8",
+            "  StrictHostKeyChecking yes",
+            f"  UserKnownHostsFile {path(known_hosts_file(inventory))}",
+            "  ControlMaster auto",
+            f"  ControlPath {path(control_dir, '/%C')}",
+            "  ControlPersist 120s",
+            "  ServerAliveInterval 15",
+        ]
+        if identity:
+            lines += [f"  IdentityFile {path(identity)}", "  IdentitiesOnly yes"]
+        blocks.append("\n".join(lines))
+    target.write_text("\n\n".join(blocks) + "\n")
+    os.chmod(target, 0o600)
 
 
 def _can_login(inventory: Inventory, address: str, user: str) -> bool:

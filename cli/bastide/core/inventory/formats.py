@@ -40,6 +40,7 @@ _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _TLD = re.compile(r"^[a-z]{2,63}$|^xn--[a-z0-9-]{1,59}$")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_LOGIN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _INSEE = re.compile(r"^(?:(\d{2})|(2[AB]))(\d{3})$")
 
@@ -186,6 +187,13 @@ def email(value: str) -> str:
 def username(value: str) -> str:
     if not _USER.match(value):
         raise Invalid("username.format", value=value)
+    return value
+
+
+def login(value: str) -> str:
+    """A person's login in the directory (uid): lowercase letters, digits, ``.``, ``_``, ``-``."""
+    if not _LOGIN.match(value):
+        raise Invalid("login.format", value=value)
     return value
 
 

@@ -19,6 +19,10 @@ from bastide.core.inventory import catalogue, formats
 
 HARDENING_LEVELS = ("intermediary", "enhanced")
 TLS_MODES = ("acme", "internal")
+# What a commune asks of its people's logins: a second factor (TOTP) each may enrol, or must.
+SECOND_FACTOR = ("available", "required")
+# The elected officials a commune lists (code général des collectivités territoriales).
+MANDATES = ("maire", "adjoint", "conseiller")
 
 
 def _checked(check: Callable[[Any], Any]) -> AfterValidator:
@@ -55,6 +59,9 @@ Bucket = Annotated[str, _checked(formats.bucket)]
 SshKey = Annotated[str, _checked(formats.ssh_public_key)]
 HardeningLevel = Annotated[str, _checked(partial(formats.choice, choices=HARDENING_LEVELS))]
 TlsMode = Annotated[str, _checked(partial(formats.choice, choices=TLS_MODES))]
+SecondFactor = Annotated[str, _checked(partial(formats.choice, choices=SECOND_FACTOR))]
+Mandate = Annotated[str, _checked(partial(formats.choice, choices=MANDATES))]
+Login = Annotated[str, _checked(formats.login)]
 
 
 class Model(BaseModel):
@@ -109,6 +116,29 @@ class Settings(Model):
     admin_networks: list[Network] = []
 
 
+class Identity(Model):
+    """Where the syndicat's directory and login portal run (one per syndicat)."""
+
+    host: str
+    # The portal's address, e.g. auth.<syndicat domain>; the directory answers at ldap.<the
+    # same parent domain>, whose labels also make the directory's base DN.
+    portal: Domain
+    # Agents register their own TOTP application on the portal (after their first login).
+    totp_self_enrolment: bool = True
+
+    @property
+    def parent_domain(self) -> str:
+        return self.portal.split(".", 1)[1]
+
+    @property
+    def directory(self) -> str:
+        return f"ldap.{self.parent_domain}"
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"dc={label}" for label in self.parent_domain.split("."))
+
+
 class Host(Model):
     name: HostName
     address: Address
@@ -125,10 +155,25 @@ class BackupTarget(Model):
     bucket: Bucket
 
 
-class Agent(Model):
+class Person(Model):
+    """Someone who logs in: an agent of the commune or one of its elected officials."""
+
     name: Text
     email: Email
+    # The login; by default the part of the email before the @, in lowercase.
+    id: Login | None = None
+
+    @property
+    def login(self) -> str:
+        return self.id or self.email.split("@", 1)[0].lower()
+
+
+class Agent(Person):
     service: str = ""
+
+
+class Elu(Person):
+    mandate: Mandate
 
 
 class Site(Model):
@@ -147,6 +192,8 @@ class Commune(Model):
     services: list[str]
     backup_target: str
     agents: list[Agent] = []
+    elus: list[Elu] = []
+    second_factor: SecondFactor = "available"
 
     # Where the commune was read from; not part of the file's content.
     _source: Path = PrivateAttr(default=Path())
@@ -176,6 +223,7 @@ class SyndicatFile(Model):
     settings: Settings
     hosts: list[Host] = []
     backup_targets: list[BackupTarget] = []
+    identity: Identity | None = None
     lab: bool = False
 
 
@@ -191,6 +239,7 @@ class Inventory(BaseModel):
     hosts: list[Host]
     backup_targets: list[BackupTarget]
     communes: list[Commune]
+    identity: Identity | None = None
     lab: bool = False
 
     def host(self, name: str) -> Host:
@@ -221,6 +270,10 @@ class Inventory(BaseModel):
 
     def agents(self) -> list[Agent]:
         return [agent for commune in self.communes for agent in commune.agents]
+
+    def people(self) -> list[tuple[Commune, Person]]:
+        """Everyone who logs in: each commune's agents, then its elected officials."""
+        return [(c, p) for c in self.communes for p in [*c.agents, *c.elus]]
 
     def summary(self) -> dict[str, object]:
         return {

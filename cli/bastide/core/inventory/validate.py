@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from bastide.core.inventory import catalogue, yamlsource
+from bastide.core.inventory import catalogue, formats, yamlsource
 from bastide.core.inventory.model import (
     BackupTarget,
     Commune,
     Host,
+    Identity,
     Inventory,
     Residency,
     Settings,
@@ -160,6 +161,7 @@ class Parts:
     syndicat: Syndicat | None = None
     residency: Residency | None = None
     settings: Settings | None = None
+    identity: Identity | None = None
     lab: bool = False
     hosts: list[tuple[int, Host]] = field(default_factory=list)
     host_names: set[str] = field(default_factory=set)
@@ -191,7 +193,13 @@ def _syndicat_parts(source: Source, problems: list[Problem]) -> Parts:
                 source.problem((), _("section.missing", name=key), _("section.missing.fix", name=key))
             )
             parts.sections_ok = False
-    for key, model in (("syndicat", Syndicat), ("residency", Residency), ("settings", Settings)):
+    sections = (
+        ("syndicat", Syndicat),
+        ("residency", Residency),
+        ("settings", Settings),
+        ("identity", Identity),
+    )
+    for key, model in sections:
         if key in data:
             value = _validated(model, data[key], source, (key,), problems)
             setattr(parts, key, value)
@@ -496,11 +504,74 @@ def _check_raw_references(source: Source, parts: Parts, problems: list[Problem])
     _check_references(source, host, services, target, parts, problems)
 
 
+def _check_identity(source: Source, parts: Parts, problems: list[Problem]) -> None:
+    identity = parts.identity
+    if identity is not None and identity.host not in parts.host_names:
+        problems.append(
+            source.problem(
+                ("identity", "host"),
+                _("identity.unknown_host", host=identity.host),
+                _("identity.unknown_host.fix", hosts=", ".join(sorted(parts.host_names)) or "-"),
+            )
+        )
+
+
+def _check_login(
+    source: Source,
+    loc: Loc,
+    given: str | None,
+    login: str,
+    where: str,
+    seen: dict[str, str],
+    problems: list[Problem],
+) -> None:
+    """Logins are unique across the syndicat: one portal, one directory for every commune."""
+    if given is None:
+        try:
+            formats.login(login)
+        except formats.Invalid:
+            problems.append(
+                source.problem((*loc, "email"), _("login.derived", login=login), _("login.derived.fix"))
+            )
+            return
+    if login in seen:
+        field_name = "id" if given is not None else "email"
+        problems.append(
+            source.problem(
+                (*loc, field_name),
+                _("login.duplicate", login=login, other=seen[login]),
+                _("login.duplicate.fix"),
+            )
+        )
+    else:
+        seen[login] = where
+
+
+def _check_second_factor(
+    source: Source, second_factor: str, identity: Identity | None, problems: list[Problem]
+) -> None:
+    if second_factor != "required":
+        return
+    if identity is None:
+        problems.append(
+            source.problem(
+                ("second_factor",), _("second_factor.no_identity"), _("second_factor.no_identity.fix")
+            )
+        )
+    elif not identity.totp_self_enrolment:
+        problems.append(
+            source.problem(
+                ("second_factor",), _("second_factor.no_enrolment"), _("second_factor.no_enrolment.fix")
+            )
+        )
+
+
 def _check_communes(parts: Parts, problems: list[Problem]) -> None:
     seen_slug: dict[str, Source] = {}
     seen_domain: dict[str, Source] = {}
     seen_insee: dict[str, Source] = {}
     seen_email: dict[str, str] = {}
+    seen_login: dict[str, str] = {}
     all_fqdns: dict[str, Source] = {}
     for source, commune in parts.communes:
         expected = source.path.stem
@@ -523,19 +594,23 @@ def _check_communes(parts: Parts, problems: list[Problem]) -> None:
                 )
             else:
                 seen[value] = source
-        for index, agent in enumerate(commune.agents):
-            folded = agent.email.casefold()
-            where = f"{source.where()} agents[{index}]"
+        people = [("agents", i, p) for i, p in enumerate(commune.agents)]
+        people += [("elus", i, p) for i, p in enumerate(commune.elus)]
+        for kind, index, person in people:
+            folded = person.email.casefold()
+            where = f"{source.where()} {kind}[{index}]"
             if folded in seen_email:
                 problems.append(
                     source.problem(
-                        ("agents", index, "email"),
-                        _("agent.duplicate_email", value=agent.email, other=seen_email[folded]),
+                        (kind, index, "email"),
+                        _("agent.duplicate_email", value=person.email, other=seen_email[folded]),
                         _("agent.duplicate_email.fix"),
                     )
                 )
-            else:
-                seen_email[folded] = where
+                continue  # the same person twice: one problem is enough
+            seen_email[folded] = where
+            _check_login(source, (kind, index), person.id, person.login, where, seen_login, problems)
+        _check_second_factor(source, commune.second_factor, parts.identity, problems)
         _check_references(source, commune.host, commune.services, commune.backup_target, parts, problems)
         for site in commune.sites():
             all_fqdns.setdefault(site.fqdn, source)
@@ -595,6 +670,7 @@ def check(
         if parts.settings is not None:
             _check_settings(syndicat, parts.settings, root, problems)
         _check_hosts(syndicat, parts, problems)
+        _check_identity(syndicat, parts, problems)
     communes_ok = True
     invalid: list[Source] = []
     for source in communes:
@@ -622,6 +698,7 @@ def check(
         hosts=[host for _index, host in parts.hosts],
         backup_targets=[target for _index, target in parts.targets],
         communes=[commune for _source, commune in parts.communes],
+        identity=parts.identity,
         lab=parts.lab,
     )
     return inventory, []

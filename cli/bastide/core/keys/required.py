@@ -9,6 +9,11 @@ For every commune and every service it runs:
 and per commune ``backup-repository``: the password of its backup repository, so that each
 commune's backups are encrypted with a key of its own.
 
+With an ``identity`` section, the directory's service accounts: per commune
+``directory-reader`` (its read-only account, confined to its branch) and ``_syndicat``'s
+``directory-portal`` (the portal's). People's one-time passwords are made by ``bastide agent
+password``, not here.
+
 Secrets made elsewhere (the internal CA key, S3 credentials from the provider) are stored
 with ``Keyring.put`` and are not listed here.
 """
@@ -46,4 +51,10 @@ def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None =
             specs.add(SecretSpec(commune.slug, f"app-{service}", "app-secret"))
             for backend in needs.get(service, ()):
                 specs.add(SecretSpec(commune.slug, f"{backend}-{service}", "password"))
+    if getattr(inventory, "identity", None) is not None:
+        from bastide.core.identity import directory
+
+        specs.add(SecretSpec(directory.SYNDICAT_SCOPE, directory.PORTAL_SECRET, "password"))
+        for commune in inventory.communes:
+            specs.add(SecretSpec(commune.slug, directory.READER_SECRET, "password"))
     return sorted(specs)
