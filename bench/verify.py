@@ -56,6 +56,8 @@ def fleet_source(hosts: int, out: Path) -> Path:
         {**template_host, "name": f"srv-bench-{index}", "address": f"192.0.2.{10 + index}"}
         for index in range(1, hosts + 1)
     ]
+    if syndicat.get("identity"):
+        syndicat["identity"]["host"] = "srv-bench-1"
     wanted = hosts * COMMUNES_PER_HOST
     fleet = []
     for index in range(wanted):
@@ -69,8 +71,10 @@ def fleet_source(hosts: int, out: Path) -> Path:
                 insee=f"{commune['insee'][:-1]}{(int(commune['insee'][-1]) + round_) % 10}",
                 domain=f"{slug}.example.fr",
             )
-            for agent in commune.get("agents") or []:
-                agent["email"] = agent["email"].split("@")[0] + f"@{slug}.example.fr"
+            for person in [*(commune.get("agents") or []), *(commune.get("elus") or [])]:
+                login = person.get("id") or person["email"].split("@")[0]
+                person["email"] = person["email"].split("@")[0] + f"@{slug}.example.fr"
+                person["id"] = f"{login}.{round_ + 1}"  # logins are unique across the syndicat
         commune["host"] = f"srv-bench-{index // COMMUNES_PER_HOST + 1}"
         fleet.append(commune)
     (out / "communes").mkdir(parents=True)
@@ -125,7 +129,7 @@ def verify_baseline(env: dict[str, str], inventory_dir: Path) -> dict[str, Any]:
         write_ssh_config,
     )
     from bastide.core.inventory import load
-    from bastide.core.verify import _parse_junit, _test_paths, role_targets
+    from bastide.core.verify import _parse_junit, _test_paths, play_hosts, role_targets
     from bastide.paths import roles_dir
 
     inventory = load(inventory_dir)
@@ -150,7 +154,7 @@ def verify_baseline(env: dict[str, str], inventory_dir: Path) -> dict[str, Any]:
                 BASTIDE_VERIFY_SSH_CONFIG=str(run_dir / "ssh_config"),
             )
             for index, (pattern, roles) in enumerate(role_targets()):
-                members = host_names if pattern == "all" else sorted(groups.get(pattern, {}).get("hosts", {}))
+                members = play_hosts(groups, pattern, host_names)
                 tests = _test_paths(roles)
                 if not members or not tests:
                     continue

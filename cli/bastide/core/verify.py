@@ -170,11 +170,19 @@ def _parse_junit(path: Path, role_of: dict[str, str], hosts: list[str]) -> list[
 MAX_PARALLEL_HOSTS = 8
 
 
+def play_hosts(groups: dict[str, Any], pattern: str, all_hosts: list[str]) -> list[str]:
+    """The hosts a play's ``hosts`` pattern names: ``all``, a group, or groups joined by ``:``."""
+    if pattern == "all":
+        return list(all_hosts)
+    named = {h for part in pattern.split(":") for h in groups.get(part, {}).get("hosts", {})}
+    return [h for h in all_hosts if h in named]
+
+
 def host_tests(groups: dict[str, Any], host: str) -> list[Path]:
     """The check modules of every role the converge playbook applies to ``host``."""
     roles: list[str] = []
     for pattern, play_roles in role_targets():
-        if pattern == "all" or host in groups.get(pattern, {}).get("hosts", {}):
+        if play_hosts(groups, pattern, [host]):
             roles += [role for role in play_roles if role not in roles]
     return _test_paths(roles)
 

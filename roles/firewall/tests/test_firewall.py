@@ -1,4 +1,5 @@
-"""nftables drops inbound traffic by default and opens only SSH and the host's service ports;
+"""nftables drops inbound traffic by default and opens only SSH and the host's service ports (and,
+on the identity host, the directory's port to the syndicat's other hosts only);
 fail2ban runs the sshd, recidive and (front door) web login jails and bans through nftables."""
 
 from __future__ import annotations
@@ -55,10 +56,33 @@ def test_input_policy_drop_and_only_expected_ports(
     assert forward and forward[0]["policy"] == "drop"
     rules = [i["rule"] for i in ruleset if "rule" in i and i["rule"]["table"] == "bastide"]
     opened: set[int] = set()
+    internal: set[int] = set()
     for rule in (r for r in rules if r["chain"] == inputs[0]["name"]):
         if any("accept" in e for e in rule["expr"]):
-            opened |= _dports(rule["expr"])
+            # A port opened to some sources only is open to the syndicat's other hosts, no one else.
+            if _saddrs(rule["expr"]):
+                if _dports(rule["expr"]):
+                    assert _saddrs(rule["expr"]) <= _internal_sources(hostvars), rule["expr"]
+                internal |= _dports(rule["expr"])
+            else:
+                opened |= _dports(rule["expr"])
     assert opened == _expected_ports(hostvars, communes)
+    assert internal == _internal_ports(hostvars)
+
+
+def _internal_sources(hostvars: dict[str, Any]) -> set[str]:
+    import ipaddress
+
+    me = hostvars["inventory_hostname"]
+    return {
+        str(ipaddress.ip_network(h["address"])) for h in hostvars.get("bastide_hosts", []) if h["name"] != me
+    }
+
+
+def _internal_ports(hostvars: dict[str, Any]) -> set[int]:
+    """The directory's LDAPS port on the identity host, for the other hosts."""
+    identity = hostvars.get("bastide_identity") or {}
+    return {636} if identity.get("host") == hostvars["inventory_hostname"] else set()
 
 
 def _saddrs(expr: list[dict[str, Any]]) -> set[str]:
@@ -86,7 +110,7 @@ def test_only_the_admin_networks_are_trusted(host: Any, hostvars: dict[str, Any]
     rules = [i["rule"] for i in ruleset if "rule" in i and i["rule"]["table"] == "bastide"]
     trusted: set[str] = set()
     for rule in (r for r in rules if r["chain"] == "input"):
-        if any("accept" in e for e in rule["expr"]):
+        if any("accept" in e for e in rule["expr"]) and not _dports(rule["expr"]):
             trusted |= _saddrs(rule["expr"])
     assert trusted == wanted
     with host.sudo():

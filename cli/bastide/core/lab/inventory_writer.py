@@ -47,11 +47,18 @@ class SourceInventory:
     def domains(self, lab_host_names: list[str]) -> dict[str, str]:
         """Commune domain → the lab host that will serve it (for the lab DNS)."""
         mapping = dict(zip(self.host_names, lab_host_names, strict=False))
-        return {
+        domains = {
             str(commune["domain"]): mapping[commune["host"]]
             for commune in self.communes.values()
             if commune.get("domain") and commune.get("host") in mapping
         }
+        identity = self.syndicat.get("identity") or {}
+        if identity.get("host") in mapping and identity.get("portal"):
+            # The portal's and the directory's names (the directory answers at ldap.<parent>).
+            parent = str(identity["portal"]).split(".", 1)[-1]
+            for name in (str(identity["portal"]), f"ldap.{parent}"):
+                domains[name] = mapping[identity["host"]]
+        return domains
 
 
 def default_source(cwd: Path | None = None) -> Path | None:
