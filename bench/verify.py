@@ -103,7 +103,15 @@ def timed(action: Any) -> tuple[float, Any]:
 
 
 def verify_now(env: dict[str, str], inventory: Path) -> dict[str, Any]:
-    report = json.loads(bastide(env, "verify", str(inventory), "--json").stdout)
+    done = subprocess.run(
+        [sys.executable, "-m", "bastide", "verify", str(inventory), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    report = json.loads(done.stdout)  # a failing check is a result too: reported, not a crash
     return counts(report["checks"])
 
 
@@ -112,7 +120,12 @@ def counts(checks: list[dict[str, Any]]) -> dict[str, Any]:
     for check in checks:
         outcomes[check["outcome"]] = outcomes.get(check["outcome"], 0) + 1
     cases = sorted(f"{c['host']} {c['role']} {c['test']} {c['outcome']}" for c in checks)
-    return {"outcomes": outcomes, "cases": cases}
+    failed = sorted(
+        f"{c['host']} {c['role']} {c['test']}: {c['detail'][:200]}"
+        for c in checks
+        if c["outcome"] == "failed"
+    )
+    return {"outcomes": outcomes, "cases": cases, "failed": failed}
 
 
 def verify_baseline(env: dict[str, str], inventory_dir: Path) -> dict[str, Any]:
@@ -222,6 +235,8 @@ def measure(size: int, runs: int, lab_id: str, scratch: Path) -> dict[str, Any]:
         "baseline_over_noop_deploy": round(statistics.median(baseline) / statistics.median(noop), 2),
         "verify_over_baseline": round(statistics.median(verify) / statistics.median(baseline), 2),
         "outcomes": new["outcomes"],
+        "failed_checks": new["failed"],
+        "baseline_failed_checks": old["failed"],
         "same_checks_as_baseline": new["cases"] == old["cases"],
     }
 
@@ -266,6 +281,8 @@ def main() -> None:
         problems.append(f"verify takes {ratio} of a no-op deploy on 2 hosts (bound 0.5)")
     if result.get("verify_3_hosts_over_1_host", 0) > 1.3:
         problems.append(f"verify on 3 hosts takes {result['verify_3_hosts_over_1_host']}× 1 host (bound 1.3)")
+    if any(fleet["failed_checks"] for fleet in fleets.values()):
+        problems.append("verify reported failed checks (see failed_checks)")
     if not all(fleet["same_checks_as_baseline"] for fleet in fleets.values()):
         problems.append("verify and the baseline did not report the same checks with the same outcomes")
     if problems:

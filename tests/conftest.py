@@ -28,6 +28,7 @@ LAB_MODULE_ORDER = [
     "test_lab_recovery.py",
     "test_compliance_scan.py",
     "test_deploy.py",
+    "test_identity.py",
     "test_keys_rotation.py",
 ]
 

@@ -200,3 +200,87 @@ class SmtpSink:
 def smtp_sink(lab_info: LabInfo) -> SmtpSink:
     assert lab_info.smtp is not None
     return SmtpSink(Path(lab_info.smtp.maildir), lab_info.smtp.host, lab_info.smtp.port)
+
+
+Env = dict[str, str]
+Deployed = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def deploy_env(lab: LabInfo, tmp_path_factory: pytest.TempPathFactory) -> Env:
+    """A private copy of the lab inventory, its keyring unlocked by a throwaway age identity,
+    and run state kept apart so the logs of the deployed lab's tests can be searched for
+    secrets. Shared by the modules that test services on the deployed lab."""
+    return private_inventory(lab, tmp_path_factory.mktemp("deploy"))
+
+
+@pytest.fixture(scope="session")
+def first_deploy(deploy_env: Env) -> Deployed:
+    """The demo syndicat deployed once for the session (tests/integration/test_deploy.py checks
+    it first; the service modules after it rely on it)."""
+    import json
+
+    result = bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env)
+    return {"result": result, "summary": json.loads(result.stdout)}
+
+
+def admin_host(deploy_env: Env, host_name: str) -> Any:
+    """A testinfra handle on a deployed host, as the inventory's administrator (root's SSH login
+    is refused once the hardening role has run)."""
+    import testinfra
+
+    from bastide.core.inventory import load
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    host = inventory.host(host_name)
+    known_hosts = inventory.root / "known_hosts"
+    extra = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+    return testinfra.get_host(
+        f"ssh://{inventory.settings.ssh.user}@{host.address}",
+        ssh_identity_file=str(inventory.ssh_private_key_path()),
+        ssh_extra_args=extra,
+        sudo=True,
+    )
+
+
+def on_host(
+    deploy_env: Env, host_name: str, command: list[str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (argv) on a deployed host as its administrator, with ``stdin`` as its
+    standard input (for passwords a test made: never on a command line)."""
+    import shlex
+
+    from bastide.core.inventory import load
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    host = inventory.host(host_name)
+    return subprocess.run(
+        [
+            "ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={inventory.root / 'known_hosts'}",
+            "-i", str(inventory.ssh_private_key_path()),
+            f"{inventory.settings.ssh.user}@{host.address}", "--", *map(shlex.quote, command),
+        ],
+        input=stdin, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def assert_no_secret_leaked(deploy_env: Env, outputs: list[str]) -> None:
+    """No value of the keyring (8 characters or more) in ``outputs``, in any file the runs of
+    ``deploy_env`` left in its state directory, or in the inventory outside the keyring."""
+    from bastide.core.inventory import load
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    keyring = private_keyring(deploy_env)
+    values = [keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()]
+    values = [value for value in values if len(value) >= 8]
+    assert values, "the deploy created secrets"
+    haystacks = list(outputs)
+    for path in Path(deploy_env["BASTIDE_STATE_DIR"]).rglob("*"):
+        if path.is_file():
+            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
+    for path in inventory.root.rglob("*"):
+        if path.is_file() and "keyring" not in path.parts:
+            haystacks.append(path.read_bytes().decode("utf-8", "replace"))
+    leaks = [v[:4] + "…" for v in values if any(v in text for text in haystacks)]
+    assert leaks == []

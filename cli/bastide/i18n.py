@@ -42,8 +42,12 @@ def _catalog(domain: str) -> dict[str, dict[str, str]]:
 
 def t(domain: str, key: str, **params: object) -> str:
     """The message ``key`` of ``domain`` in the user's language, formatted with ``params``."""
-    texts = _catalog(domain)[key]
-    return texts[language()].format(**params)
+    return t_in(language(), domain, key, **params)
+
+
+def t_in(lang: str, domain: str, key: str, **params: object) -> str:
+    """The message in ``lang`` whatever the user's (texts handed to others: a sheet, a mail)."""
+    return _catalog(domain)[key][lang].format(**params)
 
 
 class Messages:

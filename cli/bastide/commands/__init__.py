@@ -13,6 +13,7 @@ from bastide.i18n import Messages, translate_click
 translate_click()
 
 from bastide import __version__  # noqa: E402
+from bastide.commands import agent as agent_commands  # noqa: E402
 from bastide.commands import compliance as compliance_commands  # noqa: E402
 from bastide.commands import deploy as deploy_commands  # noqa: E402
 from bastide.commands import inventory as inventory_commands  # noqa: E402
@@ -49,6 +50,7 @@ def main() -> None:
 
 
 for module in (
+    agent_commands,
     inventory_commands,
     deploy_commands,
     lab_commands,

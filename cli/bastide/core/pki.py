@@ -70,8 +70,13 @@ def ca_certificate_path(inventory_root: Path | str) -> Path:
 
 
 def ca_domains(inventory: Any) -> list[str]:
-    """The DNS subtrees the CA may certify: every commune's domain, sorted, without duplicates."""
-    return sorted({str(c.domain).lower().rstrip(".") for c in inventory.communes})
+    """The DNS subtrees the CA may certify: every commune's domain and the identity's names
+    (portal, directory), sorted, without duplicates."""
+    domains = {str(c.domain).lower().rstrip(".") for c in inventory.communes}
+    identity = getattr(inventory, "identity", None)
+    if identity is not None:
+        domains |= {identity.portal, identity.directory}
+    return sorted(domains)
 
 
 def new_ca_key() -> ec.EllipticCurvePrivateKey:

@@ -80,9 +80,10 @@ def _internal_sources(hostvars: dict[str, Any]) -> set[str]:
 
 
 def _internal_ports(hostvars: dict[str, Any]) -> set[int]:
-    """The directory's LDAPS port on the identity host, for the other hosts."""
+    """The directory's LDAPS port on the identity host, for the other hosts (if there are any)."""
     identity = hostvars.get("bastide_identity") or {}
-    return {636} if identity.get("host") == hostvars["inventory_hostname"] else set()
+    mine = identity.get("host") == hostvars["inventory_hostname"]
+    return {636} if mine and _internal_sources(hostvars) else set()
 
 
 def _saddrs(expr: list[dict[str, Any]]) -> set[str]:

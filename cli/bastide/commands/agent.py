@@ -1,0 +1,100 @@
+"""``bastide agent list|password``: the people of the communes and their one-time passwords."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bastide.commands.deploy import inventory_argument, json_option
+from bastide.console import emit_json, err, out
+from bastide.core.identity import passwords, state
+from bastide.core.inventory import load
+from bastide.errors import EXIT_FAILED
+from bastide.i18n import Messages
+from bastide.progress import Progress, print_summary
+
+_ = Messages("identity")
+
+
+@click.group("agent", help=_("cmd.agent.help"))
+def agent() -> None:
+    pass
+
+
+@agent.command("list", help=_("cmd.agent.list.help"))
+@inventory_argument
+@click.argument("commune", required=False)
+@json_option
+def list_command(inventory: Path, commune: str | None, as_json: bool) -> None:
+    inv = load(inventory)
+    if commune is not None:
+        passwords.find_commune(inv, commune)
+    in_directory = {(e.commune, e.login): e for e in state.read(inv)} if inv.identity else {}
+    rows = []
+    for c, person in inv.people():
+        if commune in (None, c.slug):
+            entry = in_directory.pop((c.slug, person.login), None)
+            rows.append(
+                {
+                    "commune": c.slug,
+                    "login": person.login,
+                    "name": person.name,
+                    "email": person.email,
+                    "kind": "elu" if hasattr(person, "mandate") else "agent",
+                    "role": getattr(person, "mandate", "") or getattr(person, "service", ""),
+                    "state": entry.state if entry else "not-deployed",
+                }
+            )
+    # In the directory but no longer in the inventory: disabled by the last deploy (or by the
+    # next one, if it has not run since).
+    for (slug, login), entry in sorted(in_directory.items()):
+        if commune in (None, slug):
+            rows.append(
+                {"commune": slug, "login": login, "name": "", "email": "", "kind": "", "role": "",
+                 "state": entry.state if entry.state == "disabled" else "to-disable"}
+            )  # fmt: skip
+    if as_json:
+        emit_json({"people": rows})
+        return
+    out.print(_("list.header", count=len(rows)))
+    for row in rows:
+        kind = _(f"kind.{row['kind']}") if row["kind"] else ""
+        out.print(
+            f"{row['commune']:<24} {row['login']:<24} {_('state.' + row['state']):<22} "
+            f"{row['name']:<26} {kind:<16} {row['role']}"
+        )
+
+
+@agent.command("password", help=_("cmd.agent.password.help"))
+@inventory_argument
+@click.argument("commune")
+@click.argument("login")
+@click.option("--sheet", type=click.Path(dir_okay=False, path_type=Path), help=_("opt.agent.sheet"))
+def password_command(inventory: Path, commune: str, login: str, sheet: Path | None) -> None:
+    inv = load(inventory)
+    passwords.find(inv, commune, login)  # bad input stops here, before the keyring is opened
+    with Progress() as progress:
+        target, password, summary = passwords.issue(inv, commune, login, on_event=progress)
+    if not summary.ok:
+        print_summary(summary)
+        sys.exit(EXIT_FAILED)
+    assert inv.identity is not None
+    values = {
+        "login": target.person.login,
+        "name": target.person.name,
+        "commune": target.commune.name,
+        "portal": f"https://{inv.identity.portal}/",
+    }
+    if sheet is not None:
+        passwords.write_sheet(sheet, passwords.sheet(inv, target, password))
+        out.print(_("password.sheet_written", path=sheet, **values))
+        return
+    err.print(_("password.set", **values))
+    out.print(password, markup=False, highlight=False)
+    err.print(_("password.once"))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(agent)

@@ -1,0 +1,140 @@
+"""The directory's content from the inventory, one-time passwords and their sheet, and the
+agent commands' refusals (exit 2, nothing run)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from bastide.commands import main
+from bastide.core.identity import directory, passwords, state
+from bastide.core.inventory import load
+from bastide.errors import InputError
+
+DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+def test_each_commune_gets_its_people_and_groups() -> None:
+    content = directory.content(load(DEMO))
+    ours = next(c for c in content["communes"] if c["slug"] == "ours-les-bains")
+    logins = [p["login"] for p in ours["people"]]
+    assert logins == [
+        "marie.dupont",
+        "karim.benali",
+        "sophie.lefevre",
+        "helene.martin",
+        "paul.girard",
+        "nadia.haddad",
+    ]
+    groups = {g["name"]: g["members"] for g in ours["groups"]}
+    assert groups["ours-les-bains"] == logins
+    assert groups["service-etat-civil"] == ["karim.benali"]
+    assert groups[directory.COUNCIL_GROUP] == ["helene.martin", "paul.girard", "nadia.haddad"]
+    helene = next(p for p in ours["people"] if p["login"] == "helene.martin")
+    assert (helene["kind"], helene["mandate"], helene["given_name"], helene["surname"]) == (
+        "elu",
+        "maire",
+        "Hélène",
+        "Martin",
+    )
+    aubin = next(c for c in content["communes"] if c["slug"] == "anse-aux-ours")
+    assert directory.COUNCIL_GROUP in {g["name"] for g in aubin["groups"]}
+
+
+def test_a_group_without_members_is_not_made(tmp_path: Path) -> None:
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    path = root / "communes" / "anse-aux-ours.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.pop("elus")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    anse = next(c for c in directory.content(load(root))["communes"] if c["slug"] == "anse-aux-ours")
+    assert directory.COUNCIL_GROUP not in {g["name"] for g in anse["groups"]}
+
+
+def test_one_time_passwords_are_long_mixed_and_unambiguous() -> None:
+    seen = {passwords.new_password() for _ in range(200)}
+    assert len(seen) == 200
+    for password in seen:
+        assert len(password) == 19 and password.count("-") == 3
+        assert any(c.islower() for c in password) and any(c.isupper() for c in password)
+        assert any(c.isdigit() for c in password)
+        assert not set(password) & set("0O1lI")
+
+
+def test_the_sheet_is_french_first_and_holds_what_the_person_needs() -> None:
+    inventory = load(DEMO)
+    target = passwords.find(inventory, "ours-les-bains", "helene.martin")
+    assert (
+        target.dn
+        == "uid=helene.martin,ou=people,ou=ours-les-bains,ou=communes,dc=vallee-ours,dc=example,dc=fr"
+    )
+    text = passwords.sheet(inventory, target, "Abcd-Efgh-2345-wxyz")
+    assert text.index("Identifiant :   helene.martin") < text.index("Login:     helene.martin")
+    assert text.count("Abcd-Efgh-2345-wxyz") == 2
+    assert text.count("https://auth.vallee-ours.example.fr/") == 2
+
+
+def test_a_sheet_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "sheet.txt"
+    path.write_text("old")
+    path.chmod(0o644)
+    passwords.write_sheet(path, "new")
+    assert path.read_text() == "new" and path.stat().st_mode & 0o077 == 0
+
+
+def test_unknown_people_and_communes_are_refused() -> None:
+    inventory = load(DEMO)
+    with pytest.raises(InputError) as raised:
+        passwords.find(inventory, "ours-les-bains", "jp.roux")  # of another commune
+    [problem] = raised.value.problems
+    assert "jp.roux" in problem.message and "marie.dupont" in problem.fix
+    with pytest.raises(InputError) as raised:
+        passwords.find(inventory, "ours-les-thermes", "marie.dupont")
+    assert "ours-les-bains" in raised.value.problems[0].fix
+
+
+def test_agent_password_refuses_bad_input_before_anything(tmp_path: Path) -> None:
+    runs = tmp_path / "state"
+    result = CliRunner(env={"BASTIDE_STATE_DIR": str(runs)}).invoke(
+        main, ["agent", "password", str(DEMO), "ours-les-bains", "nobody"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "nobody" in result.stderr and "Nothing was changed" in result.stderr
+    assert not runs.exists(), "no run was started"
+
+
+def test_no_identity_section_no_password(tmp_path: Path) -> None:
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    data = yaml.safe_load((root / "syndicat.yml").read_text(encoding="utf-8"))
+    data.pop("identity")
+    (root / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    for path in (root / "communes").glob("*.yml"):
+        commune = yaml.safe_load(path.read_text(encoding="utf-8"))
+        commune.pop("second_factor", None)
+        path.write_text(yaml.safe_dump(commune, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        passwords.find(load(root), "ours-les-bains", "marie.dupont")
+    assert raised.value.problems[0].field == "identity"
+
+
+def test_ldif_from_ldapsearch_is_read_with_base64_values() -> None:
+    text = (
+        "dn: uid=a,ou=people,ou=x,ou=communes,dc=s,dc=fr\nuid: a\npwdAccountLockedTime: 000001010000Z\n\n"
+        "dn:: dWlkPcOpLG91PXBlb3BsZQ==\ncn:: w4lsb2RpZQ==\n"
+    )
+    entries = state.parse_ldif(text)
+    assert entries[0]["pwdAccountLockedTime"] == [state.DISABLED]
+    assert entries[1] == {"dn": ["uid=é,ou=people"], "cn": ["Élodie"]}
