@@ -63,15 +63,22 @@ def test_verify_passes_and_reports_per_commune(
     assert junit.read_text().count("<testsuite ") == len(inventory.communes)
 
 
-def test_verify_reports_an_unreachable_host_for_each_of_its_communes(
-    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
-) -> None:
+def _with_first_host_unreachable(deploy_env: Env, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A copy of the inventory whose first host has an address of the lab's own network where
+    no host answers; (the copy, that host's entry)."""
     broken = tmp_path / "inventory"
     shutil.copytree(deploy_env["BASTIDE_INVENTORY"], broken)
     data = yaml.safe_load((broken / "syndicat.yml").read_text())
     victim = data["hosts"][0]
-    victim["address"] = victim["address"].rsplit(".", 1)[0] + ".250"  # nobody answers there
+    victim["address"] = victim["address"].rsplit(".", 1)[0] + ".250"
     (broken / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return broken, victim
+
+
+def test_verify_reports_an_unreachable_host_for_each_of_its_communes(
+    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
+) -> None:
+    broken, victim = _with_first_host_unreachable(deploy_env, tmp_path)
     result = bastide("verify", str(broken), "--json", env=deploy_env, check=False)
     assert result.returncode == 1
     report = json.loads(result.stdout)
@@ -175,13 +182,7 @@ def test_limit_to_a_commune_touches_only_its_host(first_deploy: Deployed, deploy
 def test_unreachable_host_is_reported_with_host_task_and_reason(
     first_deploy: Deployed, deploy_env: Env, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "inventory"
-    shutil.copytree(deploy_env["BASTIDE_INVENTORY"], broken)
-    data = yaml.safe_load((broken / "syndicat.yml").read_text())
-    victim = data["hosts"][0]
-    # An address of the lab's own network where no host answers.
-    victim["address"] = victim["address"].rsplit(".", 1)[0] + ".250"
-    (broken / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    broken, victim = _with_first_host_unreachable(deploy_env, tmp_path)
     result = bastide("deploy", str(broken), "--json", env=deploy_env, check=False)
     assert result.returncode == 1
     summary = json.loads(result.stdout)

@@ -169,6 +169,19 @@ def test_the_directory_follows_the_inventory(first_deploy: Deployed, deploy_env:
     people = _people(deploy_env)
     assert people["sophie.lefevre"]["state"] == "disabled"
     assert people["lucie.moreau"]["state"] == "active" and people["karim.benali"]["role"] == "Urbanisme"
+    shown = json.loads(
+        bastide(
+            "agent",
+            "show",
+            deploy_env["BASTIDE_INVENTORY"],
+            COMMUNE,
+            "lucie.moreau",
+            "--json",
+            env=deploy_env,
+        ).stdout
+    )
+    assert shown["dn"] == lucie and shown["state"] == "active"
+    assert set(shown["groups"]) == {COMMUNE, "service-urbanisme"}
     refused = bastide("agent", "password", deploy_env["BASTIDE_INVENTORY"], COMMUNE, "sophie.lefevre",
                       env=deploy_env, check=False)  # fmt: skip
     assert refused.returncode == 2 and "sophie.lefevre" in refused.stderr

@@ -9,7 +9,7 @@ import click
 
 from bastide.commands.deploy import inventory_argument, json_option
 from bastide.console import emit_json, err, out
-from bastide.core.identity import passwords, state
+from bastide.core.identity import directory, passwords, state
 from bastide.core.inventory import load
 from bastide.errors import EXIT_FAILED
 from bastide.i18n import Messages
@@ -65,6 +65,54 @@ def list_command(inventory: Path, commune: str | None, as_json: bool) -> None:
             f"{row['commune']:<24} {row['login']:<24} {_('state.' + row['state']):<22} "
             f"{row['name']:<26} {kind:<16} {row['role']}"
         )
+
+
+@agent.command("show", help=_("cmd.agent.show.help"))
+@inventory_argument
+@click.argument("commune")
+@click.argument("login")
+@json_option
+def show_command(inventory: Path, commune: str, login: str, as_json: bool) -> None:
+    inv = load(inventory)
+    target = passwords.find(inv, commune, login)
+    entry = next((e for e in state.read(inv) if e.dn == target.dn), None)
+    person = target.person
+    groups = [g["name"] for g in directory.groups(target.commune) if login in g["members"]]
+    row = {
+        "commune": target.commune.slug,
+        "login": person.login,
+        "name": person.name,
+        "email": person.email,
+        "kind": "elu" if hasattr(person, "mandate") else "agent",
+        "role": getattr(person, "mandate", "") or getattr(person, "service", ""),
+        "dn": target.dn,
+        "groups": groups,
+        "state": entry.state if entry else "not-deployed",
+        "second_factor": target.commune.second_factor,
+    }
+    if as_json:
+        emit_json(row)
+        return
+    for key in (
+        "login",
+        "name",
+        "email",
+        "commune",
+        "kind",
+        "role",
+        "dn",
+        "groups",
+        "state",
+        "second_factor",
+    ):
+        value = row[key]
+        if key == "kind":
+            value = _(f"kind.{value}")
+        elif key == "state":
+            value = _(f"state.{value}")
+        elif key == "groups":
+            value = ", ".join(value)
+        out.print(f"{_('show.' + key):<22} {value}", markup=False, highlight=False)
 
 
 @agent.command("password", help=_("cmd.agent.password.help"))
