@@ -17,4 +17,7 @@ fi
 "$bastide" deploy inventories/lab
 "$bastide" verify inventories/lab
 echo
+"$bastide" lab browse inventories/lab
+echo
+echo "The people of the communes and their logins: $bastide agent list inventories/lab"
 echo "The lab runs until: $bastide lab down"

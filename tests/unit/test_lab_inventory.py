@@ -135,3 +135,20 @@ def test_write_and_record_saves_the_host_mapping(tmp_path: Path) -> None:
     assert info.inventory_hosts == {"srv-essai-1": "lab0-h1", "srv-essai-2": "lab0-h2"}
     again = LabInfo.from_dict(json.loads((tmp_path / "lab.json").read_text()))
     assert again == info
+
+
+def test_browser_access_sends_each_domain_to_its_lab_host() -> None:
+    from bastide.core.inventory import load
+    from bastide.core.lab import browse
+
+    inventory = load(Path(__file__).resolve().parents[2] / "inventories" / "demo")
+    found = browse.access(inventory, "/var/lib/bastide/lab/0/acme/issuer-root.pem")
+    ours = inventory.host("srv-ours-1").address
+    assert found.domains["ours-les-bains.example.fr"] == ours
+    assert found.domains["auth.vallee-ours.example.fr"] == ours
+    assert "https://docs.ours-les-bains.example.fr/" in found.urls
+    assert f"MAP *.ours-les-bains.example.fr {ours}" in found.local_command
+    port = found.forwards[ours]
+    assert f"-L {port}:{ours}:443" in found.ssh_command
+    assert f"MAP *.ours-les-bains.example.fr 127.0.0.1:{port}" in found.remote_command
+    assert found.issuer_root_pem.endswith("issuer-root.pem")

@@ -156,3 +156,34 @@ def _show(info: LabInfo, *, hosts: bool = True) -> None:
         line("smtp", f"{info.smtp.host}:{info.smtp.port} → {info.smtp.maildir}")
     if info.inventory:
         line("inventory", info.inventory)
+
+
+@lab.command("browse", help=_("cmd.browse.help"))
+@click.argument(
+    "inventory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventories/lab"),
+    envvar="BASTIDE_INVENTORY",
+)
+@click.option("--json", "as_json", is_flag=True, help=_("opt.browse.json"))
+def browse_command(inventory: Path, as_json: bool) -> None:
+    from bastide.core.inventory import load
+    from bastide.core.lab import browse
+
+    info = Lab().info()
+    if info is None:
+        raise BastideError(_("browse.not_up"), exit_code=3)
+    found = browse.access(load(inventory), info.acme.issuer_root_pem if info.acme else "")
+    if as_json:
+        emit_json(dataclasses.asdict(found))
+        return
+    out.print(_("browse.sites"), markup=False)
+    for url in found.urls:
+        out.print(f"  {url}", markup=False, highlight=False)
+    out.print(_("browse.ca", path=found.issuer_root_pem), markup=False)
+    out.print(_("browse.here"), markup=False)
+    out.print(f"  {found.local_command}", markup=False, highlight=False)
+    out.print(_("browse.elsewhere"), markup=False)
+    out.print(f"  {found.ssh_command}", markup=False, highlight=False)
+    out.print(_("browse.elsewhere_browser"), markup=False)
+    out.print(f"  {found.remote_command}", markup=False, highlight=False)
