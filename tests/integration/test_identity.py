@@ -225,6 +225,34 @@ def test_a_one_time_password_must_be_changed_and_failures_lock_the_account(
     assert _people(deploy_env)["marie.dupont"]["state"] == "active"
 
 
+def test_disable_and_enable_take_effect_at_once(first_deploy: Deployed, deploy_env: Env) -> None:
+    """`agent disable`: marked in the commune's file (its comments kept) and locked in the
+    directory without a deploy; `agent enable` undoes both."""
+    dn = _dn(deploy_env, "paul.girard")
+    password = _one_time_password(deploy_env, "paul.girard")
+    assert _login(deploy_env, dn, password)["bind"] == "ok"
+    path = Path(deploy_env["BASTIDE_INVENTORY"]) / "communes" / f"{COMMUNE}.yml"
+    original = path.read_text(encoding="utf-8")
+
+    bastide("agent", "disable", deploy_env["BASTIDE_INVENTORY"], COMMUNE, "paul.girard", env=deploy_env)
+    marked = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert next(e for e in marked["elus"] if e["email"].startswith("paul.girard@"))["disabled"] is True
+    assert _login(deploy_env, dn, password)["bind"] == "INVALID_CREDENTIALS"
+    assert _people(deploy_env)["paul.girard"]["state"] == "disabled"
+    council = (
+        f"cn=conseil-municipal,ou=groups,ou={COMMUNE},ou=communes,{_inventory(deploy_env).identity.base_dn}"  # type: ignore[union-attr]
+    )
+    assert dn not in _entries(deploy_env)[council]["member"]
+    refused = bastide("agent", "password", deploy_env["BASTIDE_INVENTORY"], COMMUNE, "paul.girard",
+                      env=deploy_env, check=False)  # fmt: skip
+    assert refused.returncode == 2 and "agent enable" in refused.stderr
+
+    bastide("agent", "enable", deploy_env["BASTIDE_INVENTORY"], COMMUNE, "paul.girard", env=deploy_env)
+    assert path.read_text(encoding="utf-8") == original
+    assert _login(deploy_env, dn, password)["bind"] == "ok"
+    assert dn in _entries(deploy_env)[council]["member"]
+
+
 def test_no_secret_leaked_by_the_identity_runs(first_deploy: Deployed, deploy_env: Env) -> None:
     """The one-time passwords are in the keyring: none is in any run's log. Runs last."""
     assert_no_secret_leaked(deploy_env, [])

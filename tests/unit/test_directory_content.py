@@ -138,3 +138,51 @@ def test_ldif_from_ldapsearch_is_read_with_base64_values() -> None:
     entries = state.parse_ldif(text)
     assert entries[0]["pwdAccountLockedTime"] == [state.DISABLED]
     assert entries[1] == {"dn": ["uid=é,ou=people"], "cn": ["Élodie"]}
+
+
+def test_disabling_someone_keeps_the_file_as_written(tmp_path: Path) -> None:
+    from bastide.core.inventory.people import set_disabled
+
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    path = root / "communes" / "ortu-di-l-orsu.yml"
+    original = path.read_text(encoding="utf-8")
+    assert set_disabled(root, "ortu-di-l-orsu", "laetitia.mattei", True) == (path, True)
+    changed = path.read_text(encoding="utf-8")
+    assert changed.count("\n") == original.count("\n") + 1  # one line added, nothing else moved
+    assert '"2A321"' in changed and "# Every login of this commune" in changed
+    laetitia = next(a for a in load(root).commune("ortu-di-l-orsu").agents if a.login == "laetitia.mattei")
+    assert laetitia.disabled
+    assert set_disabled(root, "ortu-di-l-orsu", "laetitia.mattei", True) == (path, False)
+    assert set_disabled(root, "ortu-di-l-orsu", "laetitia.mattei", False) == (path, True)
+    assert path.read_text(encoding="utf-8") == original
+
+
+def test_a_disabled_person_is_in_no_group_and_gets_no_password(tmp_path: Path) -> None:
+    from bastide.core.inventory.people import set_disabled
+
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    set_disabled(root, "ours-les-bains", "karim.benali", True)
+    inventory = load(root)
+    ours = next(c for c in directory.content(inventory)["communes"] if c["slug"] == "ours-les-bains")
+    karim = next(p for p in ours["people"] if p["login"] == "karim.benali")
+    assert karim["disabled"] is True, "still in the directory"
+    assert all("karim.benali" not in g["members"] for g in ours["groups"])
+    assert "service-etat-civil" not in {g["name"] for g in ours["groups"]}
+    with pytest.raises(InputError) as raised:
+        passwords.find(inventory, "ours-les-bains", "karim.benali")
+    assert "agent enable" in raised.value.problems[0].fix
+    assert passwords.find(inventory, "ours-les-bains", "karim.benali", allow_disabled=True).person.disabled
+
+
+def test_disabling_an_unknown_login_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    before = {p: p.read_bytes() for p in (root / "communes").iterdir()}
+    result = CliRunner(env={"BASTIDE_STATE_DIR": str(tmp_path / "state")}).invoke(
+        main, ["agent", "disable", str(root), "ours-les-bains", "nobody"]
+    )
+    assert result.exit_code == 2, result.output
+    assert {p: p.read_bytes() for p in (root / "communes").iterdir()} == before
+    assert not (tmp_path / "state").exists()

@@ -1,4 +1,5 @@
-"""``bastide agent list|password``: the people of the communes and their one-time passwords."""
+"""``bastide agent list|show|password|disable|enable``: the communes' people, their one-time
+passwords, and disabling someone at once."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import click
 
 from bastide.commands.deploy import inventory_argument, json_option
 from bastide.console import emit_json, err, out
-from bastide.core.identity import directory, passwords, state
-from bastide.core.inventory import load
+from bastide.core.identity import directory, passwords, state, sync
+from bastide.core.inventory import load, people
 from bastide.errors import EXIT_FAILED
 from bastide.i18n import Messages
 from bastide.progress import Progress, print_summary
@@ -45,6 +46,7 @@ def list_command(inventory: Path, commune: str | None, as_json: bool) -> None:
                     "kind": "elu" if hasattr(person, "mandate") else "agent",
                     "role": getattr(person, "mandate", "") or getattr(person, "service", ""),
                     "state": entry.state if entry else "not-deployed",
+                    "disabled_in_inventory": person.disabled,
                 }
             )
     # In the directory but no longer in the inventory: disabled by the last deploy (or by the
@@ -53,7 +55,8 @@ def list_command(inventory: Path, commune: str | None, as_json: bool) -> None:
         if commune in (None, slug):
             rows.append(
                 {"commune": slug, "login": login, "name": "", "email": "", "kind": "", "role": "",
-                 "state": entry.state if entry.state == "disabled" else "to-disable"}
+                 "state": entry.state if entry.state == "disabled" else "to-disable",
+                 "disabled_in_inventory": False}
             )  # fmt: skip
     if as_json:
         emit_json({"people": rows})
@@ -142,6 +145,37 @@ def password_command(inventory: Path, commune: str, login: str, sheet: Path | No
     err.print(_("password.set", **values))
     out.print(password, markup=False, highlight=False)
     err.print(_("password.once"))
+
+
+def _set_disabled(inventory: Path, commune: str, login: str, disabled: bool) -> None:
+    inv = load(inventory)
+    passwords.find(inv, commune, login, allow_disabled=True)
+    path, changed = people.set_disabled(inv.root, commune, login, disabled)
+    verb = "disabled" if disabled else "enabled"
+    out.print(_(f"{verb}.written" if changed else f"{verb}.already", login=login, path=path))
+    with Progress() as progress:
+        summary = sync.sync(load(inventory), on_event=progress)
+    if not summary.ok:
+        print_summary(summary)
+        err.print(_("sync.failed", login=login))
+        sys.exit(EXIT_FAILED)
+    out.print(_(f"{verb}.applied", login=login))
+
+
+@agent.command("disable", help=_("cmd.agent.disable.help"))
+@inventory_argument
+@click.argument("commune")
+@click.argument("login")
+def disable_command(inventory: Path, commune: str, login: str) -> None:
+    _set_disabled(inventory, commune, login, True)
+
+
+@agent.command("enable", help=_("cmd.agent.enable.help"))
+@inventory_argument
+@click.argument("commune")
+@click.argument("login")
+def enable_command(inventory: Path, commune: str, login: str) -> None:
+    _set_disabled(inventory, commune, login, False)
 
 
 def register(main: click.Group) -> None:

@@ -185,7 +185,12 @@ def test_active_people_and_groups_are_the_inventorys(
         host, f"ou=communes,{base}", "(objectClass=inetOrgPerson)", "mail", "cn", "pwdAccountLockedTime"
     )
     active = {p["dn"]: p for p in people if p.get("pwdAccountLockedTime") != [DISABLED]}
-    wanted = {_person_dn(c["slug"], p["login"], base): p for c in directory["communes"] for p in c["people"]}
+    wanted = {
+        _person_dn(c["slug"], p["login"], base): p
+        for c in directory["communes"]
+        for p in c["people"]
+        if not p["disabled"]
+    }
     assert set(active) == set(wanted), {
         "extra": set(active) - set(wanted),
         "missing": set(wanted) - set(active),
@@ -204,11 +209,16 @@ def test_active_people_and_groups_are_the_inventorys(
     assert found == expected
 
 
-def test_people_removed_from_the_inventory_are_disabled_not_deleted(
+def test_people_removed_from_the_inventory_or_disabled_in_it_are_disabled_not_deleted(
     host: Any, hostvars: dict[str, Any], directory: dict[str, Any]
 ) -> None:
     base = _identity(hostvars)["base_dn"]
-    wanted = {_person_dn(c["slug"], p["login"], base) for c in directory["communes"] for p in c["people"]}
+    wanted = {
+        _person_dn(c["slug"], p["login"], base)
+        for c in directory["communes"]
+        for p in c["people"]
+        if not p["disabled"]
+    }
     people = _root_search(host, f"ou=communes,{base}", "(objectClass=inetOrgPerson)", "pwdAccountLockedTime")
     for person in people:
         if person["dn"] not in wanted:

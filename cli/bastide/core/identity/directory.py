@@ -2,7 +2,8 @@
 (agents and elected officials) and its groups, and the service accounts that read it.
 
 The role ``directory`` receives this as ``bastide_directory`` on the identity host and makes the
-directory hold exactly that; people no longer in the inventory are disabled there, not deleted.
+directory hold exactly that; people no longer in the inventory, or marked ``disabled`` in it,
+are disabled there, not deleted.
 
 DNs (``base`` is the identity's base DN, e.g. ``dc=vallee-ours,dc=example,dc=fr``)::
 
@@ -50,6 +51,7 @@ def _person(person: Person) -> dict[str, Any]:
         "given_name": given,
         "surname": surname,
         "email": person.email,
+        "disabled": person.disabled,
     }
     if isinstance(person, Elu):
         entry.update(kind="elu", mandate=person.mandate, service="")
@@ -60,21 +62,24 @@ def _person(person: Person) -> dict[str, Any]:
 
 def groups(commune: Commune) -> list[dict[str, Any]]:
     """The commune's groups that have members: everyone (named after the commune), one per
-    service of its agents (``service-<service>``), and its municipal council."""
-    everyone = [p.login for p in [*commune.agents, *commune.elus]]
+    service of its agents (``service-<service>``), and its municipal council. Disabled people
+    are in none."""
+    agents = [a for a in commune.agents if not a.disabled]
+    elus = [e for e in commune.elus if not e.disabled]
+    everyone = [p.login for p in [*agents, *elus]]
     found: dict[str, dict[str, Any]] = {}
     if everyone:
         found[commune.slug] = {"name": commune.slug, "description": commune.name, "members": everyone}
-    for agent in commune.agents:
+    for agent in agents:
         if agent.service:
             name = f"service-{slugify(agent.service)}"
             group = found.setdefault(name, {"name": name, "description": agent.service, "members": []})
             group["members"].append(agent.login)
-    if commune.elus:
+    if elus:
         found[COUNCIL_GROUP] = {
             "name": COUNCIL_GROUP,
             "description": f"Conseil municipal de {commune.name}",
-            "members": [e.login for e in commune.elus],
+            "members": [e.login for e in elus],
         }
     return list(found.values())
 

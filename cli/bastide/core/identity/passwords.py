@@ -65,8 +65,9 @@ def find_commune(inventory: Inventory, slug: str) -> Commune:
         ) from None
 
 
-def find(inventory: Inventory, commune_slug: str, login: str) -> Target:
-    """The person ``login`` of ``commune_slug``, or an InputError saying what to fix."""
+def find(inventory: Inventory, commune_slug: str, login: str, *, allow_disabled: bool = False) -> Target:
+    """The person ``login`` of ``commune_slug``, or an InputError saying what to fix (a person
+    marked disabled is refused unless ``allow_disabled``)."""
     where = str(inventory.root / "syndicat.yml")
     if inventory.identity is None:
         raise InputError(Problem(where, "identity", _("password.no_identity"), _("password.no_identity.fix")))
@@ -79,6 +80,15 @@ def find(inventory: Inventory, commune_slug: str, login: str) -> Target:
                 "agents",
                 _("password.unknown_person", login=login, commune=commune.slug),
                 _("password.unknown_person.fix", known=", ".join(sorted(people)) or "-"),
+            )
+        )
+    if people[login].disabled and not allow_disabled:
+        raise InputError(
+            Problem(
+                str(commune.source),
+                "disabled",
+                _("password.disabled", login=login),
+                _("password.disabled.fix", commune=commune.slug, login=login),
             )
         )
     base = inventory.identity.base_dn

@@ -162,6 +162,9 @@ class Person(Model):
     email: Email
     # The login; by default the part of the email before the @, in lowercase.
     id: Login | None = None
+    # Kept in the directory (entry, documents, history) but no login accepted: someone who left,
+    # or is suspended (bastide agent disable).
+    disabled: bool = False
 
     @property
     def login(self) -> str:
