@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bastide.core.ansible.events import RunSummary
-from bastide.core.ansible.runner import EventHandler, run_playbook
+from bastide.core.ansible.runner import EventHandler
+from bastide.core.identity.sync import run_on_identity_host
 from bastide.core.inventory import Inventory
 from bastide.core.inventory.model import Commune, Person
 from bastide.errors import InputError, Problem
@@ -113,12 +114,11 @@ def issue(
         keyring = keys.open_keyring(inventory.root)
     password = new_password()
     keyring.put(target.commune.slug, secret_name(login), password.encode("ascii"), kind=KIND)
-    summary = run_playbook(
+    summary = run_on_identity_host(
         inventory,
-        kind="agent-password",
-        playbook=PLAYBOOK,
-        limit_hosts=[inventory.identity.host],
-        secrets=keys.serve(keyring),
+        "agent-password",
+        PLAYBOOK,
+        keyring,
         on_event=on_event,
         extra_vars={
             "directory_password_dn": target.dn,
