@@ -186,3 +186,21 @@ def test_disabling_an_unknown_login_changes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert {p: p.read_bytes() for p in (root / "communes").iterdir()} == before
     assert not (tmp_path / "state").exists()
+
+
+def test_disabling_keeps_a_file_written_by_a_program_as_it_was(tmp_path: Path) -> None:
+    """Files written by `bastide lab up` or a script (lists not indented) keep their layout too."""
+    from bastide.core.inventory.people import set_disabled
+
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    path = root / "communes" / "ours-les-bains.yml"
+    path.write_text(
+        yaml.safe_dump(yaml.safe_load(path.read_text(encoding="utf-8")), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    original = path.read_text(encoding="utf-8")
+    set_disabled(root, "ours-les-bains", "paul.girard", True)
+    assert path.read_text(encoding="utf-8").count("\n") == original.count("\n") + 1
+    set_disabled(root, "ours-les-bains", "paul.girard", False)
+    assert path.read_text(encoding="utf-8") == original

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.util import load_yaml_guess_indent
 
 from bastide.core.inventory import writer
 from bastide.core.inventory.validate import validate_dir
@@ -35,11 +36,14 @@ def set_disabled(root: Path, slug: str, login: str, disabled: bool) -> tuple[Pat
                 _("commune.unknown.fix", inventory=root),
             )
         )
-    yaml = YAML()  # round trip: comments, order and quoting are kept
-    yaml.preserve_quotes = True
-    yaml.width = 110
-    yaml.indent(mapping=2, sequence=4, offset=2)
     original = path.read_text(encoding="utf-8")
+    # Round trip: comments, order, quoting and the file's own indentation are kept.
+    _guessed, indent, dash_offset = load_yaml_guess_indent(original)
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap a line
+    # Commune files nest no mapping outside list items: only the lists' layout is the file's own.
+    yaml.indent(mapping=2, sequence=indent or 2, offset=dash_offset or 0)
     data = yaml.load(original)
     found = [
         item
