@@ -78,24 +78,10 @@ def _root_search(host: Any, base: str, filter_: str, *attrs: str, scope: str = "
             filter_,
             *attrs,
         )
-    entries: list[dict[str, Any]] = []
-    for block in out.strip().split("\n\n"):
-        entry: dict[str, Any] = {}
-        for line in block.splitlines():
-            if ": " not in line:
-                continue
-            key, value = line.split(": ", 1)
-            if key.endswith(":"):  # base64: ldapsearch writes "attr:: value"
-                import base64
+    from bastide.core.identity.state import parse_ldif
 
-                key, value = key[:-1], base64.b64decode(value).decode("utf-8")
-            if key == "dn":
-                entry["dn"] = value
-            else:
-                entry.setdefault(key, []).append(value)
-        if "dn" in entry:
-            entries.append(entry)
-    return entries
+    # One dn per entry, as a string; every other attribute a list of values.
+    return [{**entry, "dn": entry["dn"][0]} for entry in parse_ldif(out)]
 
 
 def _branch(slug: str, base: str) -> str:
