@@ -6,6 +6,7 @@ the lab up once per session and tear it down at the end.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,14 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+
+# The test-only service (tests/roles/whoami) plugs in through its contract alone, as any
+# service outside bastide would: its roles directory is on BASTIDE_ROLES_PATH for the whole run
+# (the bastide commands the tests start inherit it).
+TEST_ROLES = TESTS / "roles"
+os.environ["BASTIDE_ROLES_PATH"] = os.pathsep.join(
+    [str(TEST_ROLES), *(p for p in os.environ.get("BASTIDE_ROLES_PATH", "").split(os.pathsep) if p and p != str(TEST_ROLES))]
+)
 
 pytest_plugins = ["lab_fixtures"]
 

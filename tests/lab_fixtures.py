@@ -48,10 +48,20 @@ def wanted_hosts() -> int:
     return int(os.environ.get("BASTIDE_TEST_LAB_HOSTS", "3"))
 
 
+TEST_SERVICE = "whoami"
+
+
 def _source() -> inventory_writer.SourceInventory | None:
+    """The demo syndicat, every commune also running the test service (tests/roles/whoami):
+    bastide ships no service yet, and the lab tests need sites behind the SSO and backends."""
     if not (DEMO / "syndicat.yml").is_file():
         return None
-    return inventory_writer.read_source(DEMO)
+    source = inventory_writer.read_source(DEMO)
+    for host in source.syndicat.get("hosts") or []:
+        host["services"] = [*(host.get("services") or []), TEST_SERVICE]
+    for commune in source.communes.values():
+        commune["services"] = [*(commune.get("services") or []), TEST_SERVICE]
+    return source
 
 
 def bring_up(the_lab: Lab, hosts: int) -> LabInfo:

@@ -1,4 +1,4 @@
-"""`bastide commune add|list|import|remove` on copies of the demo inventory."""
+"""`bastide commune add|list|import|remove` on copies of the tests' syndicat (the demo with whoami)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from click.testing import CliRunner, Result
 
 from bastide.commands import main
 from bastide.core.inventory import load
+from bastide.core.inventory.csvimport import split_list
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "inventories" / "demo"
+SYNDICAT = REPO / "tests" / "fixtures" / "syndicat"
 CSV = REPO / "tests" / "fixtures" / "csv"
 
 
@@ -28,7 +30,7 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def inv(tmp_path: Path) -> Path:
     root = tmp_path / "inv"
-    shutil.copytree(DEMO, root)
+    shutil.copytree(SYNDICAT, root)
     return root
 
 
@@ -60,8 +62,16 @@ def test_list_json(inv: Path) -> None:
     ortu = rows[1]
     assert ortu["insee"] == "2A321"
     assert ortu["host"] == "srv-ours-2"
-    assert ortu["services"] == ["docs", "files"]
-    assert ortu["sites"] == ["docs.ortu-di-l-orsu.example.fr", "fichiers.ortu-di-l-orsu.example.fr"]
+    assert ortu["services"] == ["whoami"]
+    assert ortu["sites"] == ["whoami.ortu-di-l-orsu.example.fr"]
+
+
+def test_list_json_of_a_commune_without_services(tmp_path: Path) -> None:
+    shutil.copytree(DEMO, tmp_path / "demo")
+    result = run("commune", "list", tmp_path / "demo", "--json")
+    assert result.exit_code == 0, result.output
+    ortu = json.loads(result.stdout)[1]
+    assert (ortu["slug"], ortu["services"], ortu["sites"]) == ("ortu-di-l-orsu", [], [])
 
 
 def test_list_table(inv: Path) -> None:
@@ -87,7 +97,7 @@ def test_add_writes_a_valid_commune(inv: Path) -> None:
         "--insee", "38600",
         "--domain", "st-etienne-ours.example.fr",
         "--host", "srv-ours-1",
-        "--services", "docs,rdv",
+        "--services", "whoami",
         "--agent", "Anne Roy <anne.roy@st-etienne-ours.example.fr> (Accueil)",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -99,7 +109,7 @@ def test_add_writes_a_valid_commune(inv: Path) -> None:
         "insee": "38600",
         "domain": "st-etienne-ours.example.fr",
         "host": "srv-ours-1",
-        "services": ["docs", "rdv"],
+        "services": ["whoami"],
         "backup_target": "principal",
         "agents": [
             {"name": "Anne Roy", "email": "anne.roy@st-etienne-ours.example.fr", "service": "Accueil"}
@@ -108,11 +118,14 @@ def test_add_writes_a_valid_commune(inv: Path) -> None:
     assert load(inv).commune("saint-etienne-d-ours").host == "srv-ours-1"
 
 
-def test_add_defaults_services_to_the_hosts(inv: Path) -> None:
+@pytest.mark.parametrize(("base", "services"), [(SYNDICAT, ["whoami"]), (DEMO, [])], ids=["whoami", "none"])
+def test_add_defaults_services_to_the_hosts(tmp_path: Path, base: Path, services: list[str]) -> None:
+    inv = tmp_path / "inv"
+    shutil.copytree(base, inv)
     result = run("commune", "add", inv, "--name", "Val", "--insee", "38601", "--domain", "val.example.fr",
                  "--host", "srv-ours-2", "--slug", "val")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert load(inv).commune("val").services == ["docs", "files", "rdv"]
+    assert load(inv).commune("val").services == services
 
 
 def test_add_rejects_bad_values_and_writes_nothing(inv: Path) -> None:
@@ -178,21 +191,21 @@ def test_import_french_cp1252_semicolons(inv: Path) -> None:
     loaded = load(inv)
     commune = loaded.commune("bethencourt-sur-ours")
     assert commune.name == "Béthencourt-sur-Ours"
-    assert commune.services == ["docs", "files"]
+    assert commune.services == ["whoami"]
     assert [a.name for a in commune.agents] == ["Hélène Faure", "Noël Perrin"]
     assert commune.agents[0].service == "Secrétariat de mairie"
     assert loaded.commune("l-ile-d-ourson").name == "L'Île-d'Ourson"
     # An empty services cell takes every service its host runs.
     corse = loaded.commune("sainte-agnes-en-combe")
     assert corse.insee == "2B104"
-    assert corse.services == ["docs", "files", "rdv"]
+    assert corse.services == ["whoami"]
 
 
 def test_import_utf8_bom_commas(inv: Path) -> None:
     result = run("commune", "import", inv, CSV / "communes-en-utf8-bom.csv")
     assert result.exit_code == 0, result.output
     loaded = load(inv)
-    assert loaded.commune("val-d-ours").services == ["docs", "rdv"]
+    assert loaded.commune("val-d-ours").services == ["whoami"]
     assert loaded.commune("combe-noire").backup_target == "principal"
 
 
@@ -242,11 +255,16 @@ def test_import_host_option(inv: Path) -> None:
     result = run("commune", "import", inv, csv_file)
     assert result.exit_code == 2
     assert flat(result.stderr).count("no host for this commune") == 2
-    result = run("commune", "import", inv, csv_file, "--host", "srv-ours-2", "--services", "docs,files")
+    result = run("commune", "import", inv, csv_file, "--host", "srv-ours-2", "--services", "whoami")
     assert result.exit_code == 0, result.output
     commune = load(inv).commune("pre-vert")
     assert commune.name == "Pré-Vert"
-    assert (commune.host, commune.services) == ("srv-ours-2", ["docs", "files"])
+    assert (commune.host, commune.services) == ("srv-ours-2", ["whoami"])
+
+
+def test_import_splits_lists_on_spaces_commas_and_bars() -> None:
+    assert split_list(" whoami, visio;agenda | chat+wiki\n") == ["whoami", "visio", "agenda", "chat", "wiki"]
+    assert split_list("") == []
 
 
 def test_import_in_french(inv: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from bastide.core import contract
 from bastide.core.inventory import catalogue, model
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "inventory.md").read_text(encoding="utf-8")
@@ -45,7 +46,11 @@ def test_every_provider_and_region_is_documented() -> None:
             assert f"`{region}`" in row, (provider.name, region)
 
 
-def test_every_service_is_documented() -> None:
-    for service in catalogue.services().values():
+def test_every_service_is_documented(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every service bastide ships: its own roles' contracts, not the tests' (BASTIDE_ROLES_PATH)."""
+    monkeypatch.delenv(contract.EXTRA_ROLES_ENV, raising=False)
+    shipped = catalogue.services()
+    assert "whoami" not in shipped
+    for service in shipped.values():
         assert f"| `{service.name}` |" in DOC
         assert f"`{service.subdomain}.<domain>`" in DOC

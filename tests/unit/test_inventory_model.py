@@ -1,4 +1,5 @@
-"""The inventory model, its loader and the catalogues, on the demo inventory."""
+"""The inventory model, its loader and the catalogues, on the demo inventory (and the tests' syndicat,
+the demo with the test-only service whoami on every commune)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bastide.core.inventory.yamlsource import field_path, read
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "inventories" / "demo"
+SYNDICAT = REPO / "tests" / "fixtures" / "syndicat"
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +62,11 @@ def test_lookups(demo: Inventory) -> None:
 def test_commune_source_and_sites(demo: Inventory) -> None:
     commune = demo.commune("ours-les-bains")
     assert commune.source == DEMO / "communes" / "ours-les-bains.yml"
+    assert commune.services == [] and commune.sites() == []  # bastide ships no service yet
+    commune = load(SYNDICAT).commune("ours-les-bains")
+    assert commune.source == SYNDICAT / "communes" / "ours-les-bains.yml"
     assert [(site.service, site.fqdn) for site in commune.sites()] == [
-        ("docs", "docs.ours-les-bains.example.fr"),
-        ("files", "fichiers.ours-les-bains.example.fr"),
-        ("rdv", "rdv.ours-les-bains.example.fr"),
+        ("whoami", "whoami.ours-les-bains.example.fr"),
     ]
 
 
@@ -81,7 +84,7 @@ def test_commune_model_refuses_unknown_keys_and_bad_values() -> None:
         "insee": "38123",
         "domain": "ours.example.fr",
         "host": "h",
-        "services": ["docs"],
+        "services": ["whoami"],
         "backup_target": "t",
     }
     assert Commune.model_validate(good).agents == []
@@ -126,8 +129,11 @@ def test_catalogue_providers() -> None:
 
 def test_catalogue_services() -> None:
     services = catalogue.services()
-    assert set(services) == {"docs", "files", "rdv"}
-    assert services["files"].subdomain == "fichiers"
+    # bastide's own roles declare no service yet: the tests' whoami (on BASTIDE_ROLES_PATH) is all.
+    assert set(services) == {"whoami"}
+    whoami = services["whoami"]
+    assert (whoami.subdomain, whoami.needs, whoami.ports) == ("whoami", ("postgresql", "redis"), (443, 80))
+    assert whoami.contract["role"] == "whoami"
     for service in services.values():
         assert set(service.needs) <= {"postgresql", "redis"}
         assert 443 in service.ports

@@ -33,8 +33,8 @@ PLAYBOOK = """
   tasks:
     - name: Write the database password where the test can read it
       ansible.builtin.copy:
-        content: "{{ lookup('bastide_secret', 'ours-les-bains', 'postgresql-docs') }}"
-        dest: "{{ out_dir }}/postgresql-docs"
+        content: "{{ lookup('bastide_secret', 'ours-les-bains', 'postgresql-whoami') }}"
+        dest: "{{ out_dir }}/postgresql-whoami"
         mode: "0600"
       no_log: true
     - name: Write the syndicat-wide key too
@@ -53,7 +53,7 @@ UNKNOWN = """
   tasks:
     - name: Unknown secret
       ansible.builtin.debug:
-        msg: "{{ lookup('bastide_secret', 'ours-les-bains', 'ldap-docs') }}"
+        msg: "{{ lookup('bastide_secret', 'ours-les-bains', 'ldap-whoami') }}"
       no_log: true
 """
 
@@ -63,8 +63,8 @@ def ring(tmp_path: Path) -> Keyring:
     ring = Keyring.create(tmp_path / "inventory", PassphraseOperator("alice", PASSPHRASE, fast_kdf()))
     ring.ensure(
         [
-            SecretSpec("ours-les-bains", "postgresql-docs"),
-            SecretSpec("ours-les-bains", "app-docs", "app-secret"),
+            SecretSpec("ours-les-bains", "postgresql-whoami"),
+            SecretSpec("ours-les-bains", "app-whoami", "app-secret"),
         ]
     )
     ring.put(
@@ -85,25 +85,25 @@ def test_agent_serves_and_refuses(ring: Keyring) -> None:
         socket_path = Path(env["BASTIDE_KEYS_SOCKET"])
         assert stat.S_IMODE(socket_path.parent.stat().st_mode) == 0o700
         assert stat.S_IMODE(socket_path.stat().st_mode) == 0o600
-        assert fetch("ours-les-bains", "postgresql-docs", env) == ring.get(
-            "ours-les-bains", "postgresql-docs"
+        assert fetch("ours-les-bains", "postgresql-whoami", env) == ring.get(
+            "ours-les-bains", "postgresql-whoami"
         )
-        assert ask(env, {"token": "guess", "scope": "ours-les-bains", "name": "postgresql-docs"}) == {
+        assert ask(env, {"token": "guess", "scope": "ours-les-bains", "name": "postgresql-whoami"}) == {
             "error": "denied"
         }
-        assert ask(env, {"scope": "ours-les-bains", "name": "postgresql-docs"}) == {"error": "bad-request"}
+        assert ask(env, {"scope": "ours-les-bains", "name": "postgresql-whoami"}) == {"error": "bad-request"}
         assert ask(env, b"not json") == {"error": "bad-request"}
         request = {"token": env["BASTIDE_KEYS_TOKEN"], "scope": "ours-les-bains", "name": "nope"}
         assert ask(env, request) == {"error": "unknown"}
         with pytest.raises(LookupError, match="unknown"):
-            fetch("elsewhere", "postgresql-docs", env)
-        assert env.served == {("ours-les-bains", "postgresql-docs")}
+            fetch("elsewhere", "postgresql-whoami", env)
+        assert env.served == {("ours-les-bains", "postgresql-whoami")}
         assert env.refused == 1
     assert not socket_path.exists() and not socket_path.parent.exists()
     with serve(ring) as second:
         assert second["BASTIDE_KEYS_TOKEN"] != env["BASTIDE_KEYS_TOKEN"]
     with pytest.raises(OSError):
-        fetch("ours-les-bains", "postgresql-docs", env)
+        fetch("ours-les-bains", "postgresql-whoami", env)
 
 
 def run_playbook(tmp_path: Path, playbook: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -144,20 +144,20 @@ def run_playbook(tmp_path: Path, playbook: str, env: dict[str, str]) -> subproce
 
 
 def test_lookup_in_a_real_playbook_leaks_nothing(ring: Keyring, tmp_path: Path) -> None:
-    password = ring.get("ours-les-bains", "postgresql-docs").decode()
+    password = ring.get("ours-les-bains", "postgresql-whoami").decode()
     ca_key = ring.get("_syndicat", "internal-ca-key").decode()
     with serve(ring) as env:
         result = run_playbook(tmp_path, PLAYBOOK, dict(env))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    assert (tmp_path / "out" / "postgresql-docs").read_text() == password
+    assert (tmp_path / "out" / "postgresql-whoami").read_text() == password
     assert (tmp_path / "out" / "internal-ca-key").read_text() == ca_key
     log = (tmp_path / "ansible.log").read_text()
     for value in (password, ca_key, "MC4CAQAwBQYDK2VwBCIEI"):
         assert value not in output
         assert value not in log
     assert "censored" in output  # no_log did its job, at -vvv
-    assert env.served == {("ours-les-bains", "postgresql-docs"), ("_syndicat", "internal-ca-key")}
+    assert env.served == {("ours-les-bains", "postgresql-whoami"), ("_syndicat", "internal-ca-key")}
 
 
 def test_lookup_errors_are_clear(ring: Keyring, tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_lookup_errors_are_clear(ring: Keyring, tmp_path: Path) -> None:
     gone = run_playbook(tmp_path, PLAYBOOK, dict(env))  # the agent has stopped
     secret_values = [ring.get(i.scope, i.name).decode() for i in ring.secrets()]
     for result, expected in (
-        (unknown, "has no secret 'ldap-docs' for 'ours-les-bains'"),
+        (unknown, "has no secret 'ldap-whoami' for 'ours-les-bains'"),
         (wrong_token, "refused the request"),
         (absent, "no bastide key agent"),
         (gone, "did not answer"),

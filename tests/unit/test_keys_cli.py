@@ -17,7 +17,8 @@ from bastide.core.keys import Identity, Keyring, Passphrase
 from bastide.paths import package_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "inventories" / "demo"
+# The demo with the tests' service on every commune, so that there are service secrets.
+SYNDICAT = REPO / "tests" / "fixtures" / "syndicat"
 PASSPHRASE = "quatre mots sans rapport"
 
 
@@ -59,8 +60,8 @@ def cli(tmp_path: Path) -> Cli:
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
-    target = tmp_path / "demo"
-    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("keyring"))
+    target = tmp_path / "syndicat"
+    shutil.copytree(SYNDICAT, target, ignore=shutil.ignore_patterns("keyring"))
     return target
 
 
@@ -76,21 +77,21 @@ def test_lifecycle_without_a_value_in_any_output(cli: Cli, inventory: Path, tmp_
     status = cli("keys", "status", inventory, "--json")
     assert len(json.loads(status.stdout)["missing"]) > 0
     generated = cli("keys", "generate", inventory)
-    assert "ours-les-bains/postgresql-docs" in generated.output
+    assert "ours-les-bains/postgresql-whoami" in generated.output
     data = json.loads(cli("keys", "status", inventory, "--json").stdout)
     assert data["missing"] == []
     names = {(s["scope"], s["name"]) for secrets in data["scopes"].values() for s in secrets}
-    assert ("ours-les-bains", "postgresql-docs") in names
+    assert ("ours-les-bains", "postgresql-whoami") in names
     text = cli("keys", "status", inventory).output
-    assert "postgresql-docs" in text and "alice (passphrase)" in text
+    assert "postgresql-whoami" in text and "alice (passphrase)" in text
 
     before = all_values(inventory)
-    rotated = cli("keys", "rotate", inventory, "ours-les-bains", "postgresql-docs", "--no-deploy")
+    rotated = cli("keys", "rotate", inventory, "ours-les-bains", "postgresql-whoami", "--no-deploy")
     assert "bastide deploy" in rotated.output and "--limit ours-les-bains" in rotated.output
     after = all_values(inventory)
     assert len(set(before) ^ set(after)) == 2  # exactly one value changed
     cli("keys", "rotate", inventory, "atlantis", "--no-deploy", expect=2)
-    cli("keys", "rotate", inventory, "ours-les-bains", "ldap-docs", "--no-deploy", expect=2)
+    cli("keys", "rotate", inventory, "ours-les-bains", "ldap-whoami", "--no-deploy", expect=2)
     cli("keys", "rotate", inventory, "anse-aux-ours", "--no-deploy")
 
     second = tmp_path / "bob.passphrase"
@@ -105,7 +106,9 @@ def test_lifecycle_without_a_value_in_any_output(cli: Cli, inventory: Path, tmp_
     cli("keys", "operator", "remove", inventory, "alice", expect=2)  # the last one
 
     values = all_values(inventory)
-    assert len(values) > 30
+    # Per commune: backup-repository, app-, postgresql- and redis-whoami, directory-reader and
+    # sso-header; for the syndicat: directory-portal and sso-key.
+    assert len(values) == 4 * 6 + 2
     for output in cli.outputs:
         for value in values + before:
             assert value not in output

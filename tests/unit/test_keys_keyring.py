@@ -44,9 +44,9 @@ def age_identity() -> tuple[str, str]:
 
 
 SPECS = [
-    SecretSpec("ours-les-bains", "postgresql-docs"),
-    SecretSpec("ours-les-bains", "app-docs", "app-secret"),
-    SecretSpec("anse-aux-ours", "postgresql-docs"),
+    SecretSpec("ours-les-bains", "postgresql-whoami"),
+    SecretSpec("ours-les-bains", "app-whoami", "app-secret"),
+    SecretSpec("anse-aux-ours", "postgresql-whoami"),
 ]
 
 
@@ -134,7 +134,7 @@ def test_rolling_back_or_swapping_one_entry_is_detected(keyring: tuple[Keyring, 
     ring, _bob = keyring
     path = keyring_path(tmp_path)
     old = json.loads(path.read_bytes())
-    ring.rotate("ours-les-bains", ["postgresql-docs"])
+    ring.rotate("ours-les-bains", ["postgresql-whoami"])
     new = json.loads(path.read_bytes())
 
     def check(doc: dict) -> None:
@@ -144,19 +144,19 @@ def test_rolling_back_or_swapping_one_entry_is_detected(keyring: tuple[Keyring, 
 
     rolled_back = copy.deepcopy(new)
     scope = "ours-les-bains"
-    rolled_back["scopes"][scope]["secrets"]["postgresql-docs"] = old["scopes"][scope]["secrets"][
-        "postgresql-docs"
+    rolled_back["scopes"][scope]["secrets"]["postgresql-whoami"] = old["scopes"][scope]["secrets"][
+        "postgresql-whoami"
     ]
     check(rolled_back)
     swapped = copy.deepcopy(new)
     secrets = swapped["scopes"][scope]["secrets"]
-    secrets["postgresql-docs"]["value"], secrets["app-docs"]["value"] = (
-        secrets["app-docs"]["value"],
-        secrets["postgresql-docs"]["value"],
+    secrets["postgresql-whoami"]["value"], secrets["app-whoami"]["value"] = (
+        secrets["app-whoami"]["value"],
+        secrets["postgresql-whoami"]["value"],
     )
     check(swapped)
     relabelled = copy.deepcopy(new)
-    relabelled["scopes"][scope]["secrets"]["app-docs"]["rotations"] = 7
+    relabelled["scopes"][scope]["secrets"]["app-whoami"]["rotations"] = 7
     check(relabelled)
 
 
@@ -172,35 +172,35 @@ def test_kdf_parameters_are_bounded(keyring: tuple[Keyring, str], tmp_path: Path
 def test_a_secret_does_not_decrypt_under_another_commune_or_name(keyring: tuple[Keyring, str]) -> None:
     ring, _bob = keyring
     scopes = ring._doc["scopes"]
-    moved = scopes["ours-les-bains"]["secrets"]["postgresql-docs"]["value"]
+    moved = scopes["ours-les-bains"]["secrets"]["postgresql-whoami"]["value"]
     # The same name in another commune: different data key and associated data.
-    scopes["anse-aux-ours"]["secrets"]["postgresql-docs"]["value"] = moved
+    scopes["anse-aux-ours"]["secrets"]["postgresql-whoami"]["value"] = moved
     with pytest.raises(IntegrityError):
-        ring.get("anse-aux-ours", "postgresql-docs")
+        ring.get("anse-aux-ours", "postgresql-whoami")
     # Another name in the same commune: same data key, the associated data differs.
-    scopes["ours-les-bains"]["secrets"]["redis-docs"] = dict(scopes["ours-les-bains"]["secrets"]["app-docs"])
-    scopes["ours-les-bains"]["secrets"]["redis-docs"]["value"] = moved
+    scopes["ours-les-bains"]["secrets"]["redis-whoami"] = dict(scopes["ours-les-bains"]["secrets"]["app-whoami"])
+    scopes["ours-les-bains"]["secrets"]["redis-whoami"]["value"] = moved
     with pytest.raises(IntegrityError):
-        ring.get("ours-les-bains", "redis-docs")
-    assert ring.get("ours-les-bains", "postgresql-docs")  # still fine in its own place
+        ring.get("ours-les-bains", "redis-whoami")
+    assert ring.get("ours-les-bains", "postgresql-whoami")  # still fine in its own place
     # A whole commune (data key and secrets) renamed to another commune's slug.
     scopes["saint-aubin"] = copy.deepcopy(scopes["ours-les-bains"])
     with pytest.raises(IntegrityError):
-        ring.get("saint-aubin", "postgresql-docs")
+        ring.get("saint-aubin", "postgresql-whoami")
     # The primitive itself: the right key with another scope in the associated data.
     data_key = ring._data_key("ours-les-bains")
     with pytest.raises(InvalidTag):
         open_sealed(
-            data_key, moved, associated_data("secret", ring.keyring_id, "anse-aux-ours", "postgresql-docs")
+            data_key, moved, associated_data("secret", ring.keyring_id, "anse-aux-ours", "postgresql-whoami")
         )
 
 
 def test_unknown_secret(keyring: tuple[Keyring, str]) -> None:
     ring, _bob = keyring
     with pytest.raises(UnknownSecret):
-        ring.get("ours-les-bains", "ldap-docs")
+        ring.get("ours-les-bains", "ldap-whoami")
     with pytest.raises(UnknownSecret):
-        ring.get("nowhere", "postgresql-docs")
+        ring.get("nowhere", "postgresql-whoami")
 
 
 def test_removing_an_operator_keeps_the_others_and_locks_it_out(
@@ -268,13 +268,13 @@ def test_rotating_the_keyring_key_rewraps_everything(keyring: tuple[Keyring, str
 def test_rotate_one_secret(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
     ring, _bob = keyring
     before = values(ring)
-    assert ring.rotate("ours-les-bains", ["postgresql-docs"]) == ["postgresql-docs"]
+    assert ring.rotate("ours-les-bains", ["postgresql-whoami"]) == ["postgresql-whoami"]
     after = values(Keyring.open(tmp_path, Passphrase(PASSPHRASE)))
     changed = {key for key in before if before[key] != after[key]}
-    assert changed == {("ours-les-bains", "postgresql-docs")}
+    assert changed == {("ours-les-bains", "postgresql-whoami")}
     info = {i.name: i for i in ring.secrets("ours-les-bains")}
-    assert info["postgresql-docs"].rotations == 1 and info["postgresql-docs"].rotated is not None
-    assert info["app-docs"].rotations == 0 and info["app-docs"].rotated is None
+    assert info["postgresql-whoami"].rotations == 1 and info["postgresql-whoami"].rotated is not None
+    assert info["app-whoami"].rotations == 0 and info["app-whoami"].rotated is None
 
 
 def test_rotate_a_whole_commune_replaces_its_data_key(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
@@ -283,12 +283,12 @@ def test_rotate_a_whole_commune_replaces_its_data_key(keyring: tuple[Keyring, st
     before = values(ring)
     old_data_key = ring._doc["scopes"]["ours-les-bains"]["data_key"]
     rotated = ring.rotate("ours-les-bains")
-    assert rotated == ["app-docs", "postgresql-docs"]  # the provider's credential is not ours to renew
+    assert rotated == ["app-whoami", "postgresql-whoami"]  # the provider's credential is not ours to renew
     assert ring._doc["scopes"]["ours-les-bains"]["data_key"] != old_data_key
     after = values(Keyring.open(tmp_path, Passphrase(PASSPHRASE)))
     assert after[("ours-les-bains", "s3-secret-key")] == b"from the provider"
-    assert after[("anse-aux-ours", "postgresql-docs")] == before[("anse-aux-ours", "postgresql-docs")]
-    assert after[("ours-les-bains", "app-docs")] != before[("ours-les-bains", "app-docs")]
+    assert after[("anse-aux-ours", "postgresql-whoami")] == before[("anse-aux-ours", "postgresql-whoami")]
+    assert after[("ours-les-bains", "app-whoami")] != before[("ours-les-bains", "app-whoami")]
 
 
 def test_rotate_refuses_what_bastide_did_not_generate(keyring: tuple[Keyring, str]) -> None:
@@ -304,13 +304,13 @@ def test_rotate_refuses_what_bastide_did_not_generate(keyring: tuple[Keyring, st
 def test_ensure_creates_only_what_is_missing(keyring: tuple[Keyring, str]) -> None:
     ring, _bob = keyring
     before = values(ring)
-    extra = SecretSpec("ours-les-bains", "redis-docs")
+    extra = SecretSpec("ours-les-bains", "redis-whoami")
     assert ring.ensure([*SPECS, extra]) == [extra]
     assert ring.ensure([*SPECS, extra]) == []
     assert {k: v for k, v in values(ring).items() if k in before} == before
-    password = ring.get("ours-les-bains", "redis-docs")
+    password = ring.get("ours-les-bains", "redis-whoami")
     assert len(password) == 32 and password.isalnum()
-    assert len(ring.get("ours-les-bains", "app-docs")) == 64
+    assert len(ring.get("ours-les-bains", "app-whoami")) == 64
     assert len(set(values(ring).values())) == len(values(ring))
 
 
@@ -318,11 +318,11 @@ def test_ensure_without_persist_leaves_the_file_alone(keyring: tuple[Keyring, st
     """What ``bastide plan`` does: the run gets the missing secrets, the keyring on disk does not."""
     ring, bob = keyring
     on_disk = keyring_path(tmp_path).read_bytes()
-    extra = SecretSpec("ours-les-bains", "redis-docs")
+    extra = SecretSpec("ours-les-bains", "redis-whoami")
     assert ring.ensure([extra], persist=False) == [extra]
-    assert ring.has("ours-les-bains", "redis-docs")
+    assert ring.has("ours-les-bains", "redis-whoami")
     assert keyring_path(tmp_path).read_bytes() == on_disk
-    assert not Keyring.open(tmp_path, Identity(bob)).has("ours-les-bains", "redis-docs")
+    assert not Keyring.open(tmp_path, Identity(bob)).has("ours-les-bains", "redis-whoami")
 
 
 def test_put_and_names(keyring: tuple[Keyring, str]) -> None:
@@ -339,9 +339,9 @@ def test_concurrent_change_is_refused(keyring: tuple[Keyring, str], tmp_path: Pa
     _ring, _bob = keyring
     first = Keyring.open(tmp_path, Passphrase(PASSPHRASE))
     second = Keyring.open(tmp_path, Passphrase(PASSPHRASE))
-    first.rotate("ours-les-bains", ["app-docs"])
+    first.rotate("ours-les-bains", ["app-whoami"])
     with pytest.raises(KeyringError, match="changed on disk"):
-        second.rotate("anse-aux-ours", ["postgresql-docs"])
+        second.rotate("anse-aux-ours", ["postgresql-whoami"])
 
 
 def test_create_refuses_an_existing_keyring(keyring: tuple[Keyring, str], tmp_path: Path) -> None:
@@ -371,26 +371,55 @@ def test_status_has_no_values(keyring: tuple[Keyring, str]) -> None:
 def test_required_secrets() -> None:
     inventory = SimpleNamespace(
         communes=[
-            SimpleNamespace(slug="ours-les-bains", services=["docs", "rdv"]),
-            SimpleNamespace(slug="anse-aux-ours", services=["files"]),
+            SimpleNamespace(slug="ours-les-bains", services=["whoami", "agenda"]),
+            SimpleNamespace(slug="anse-aux-ours", services=["wiki"]),
         ]
     )
-    needs = {"docs": ["postgresql", "redis"], "rdv": ["postgresql"], "files": []}
+    # Given explicitly, the needs may name any service, declared by a contract or not.
+    needs = {"whoami": ["postgresql", "redis"], "agenda": ["postgresql"], "wiki": []}
     specs = required_secrets(inventory, needs)
     assert {(s.scope, s.name, s.kind) for s in specs} == {
         ("ours-les-bains", "backup-repository", "password"),
-        ("ours-les-bains", "app-docs", "app-secret"),
-        ("ours-les-bains", "postgresql-docs", "password"),
-        ("ours-les-bains", "redis-docs", "password"),
-        ("ours-les-bains", "app-rdv", "app-secret"),
-        ("ours-les-bains", "postgresql-rdv", "password"),
+        ("ours-les-bains", "app-whoami", "app-secret"),
+        ("ours-les-bains", "postgresql-whoami", "password"),
+        ("ours-les-bains", "redis-whoami", "password"),
+        ("ours-les-bains", "app-agenda", "app-secret"),
+        ("ours-les-bains", "postgresql-agenda", "password"),
         ("anse-aux-ours", "backup-repository", "password"),
-        ("anse-aux-ours", "app-files", "app-secret"),
+        ("anse-aux-ours", "app-wiki", "app-secret"),
     }
     assert specs == sorted(specs)
-    # The catalogue shipped with bastide is used by default.
-    from bastide.core.inventory import catalogue
-
+    # By default the needs come from the services' contracts: whoami's (tests/roles/whoami)
+    # needs postgresql and redis; a service no contract declares needs no backend.
     default = required_secrets(inventory)
-    for need in catalogue.services()["docs"].needs:
-        assert SecretSpec("ours-les-bains", f"{need}-docs") in default
+    assert {(s.scope, s.name) for s in default if s.scope == "ours-les-bains"} == {
+        ("ours-les-bains", "backup-repository"),
+        ("ours-les-bains", "app-whoami"),
+        ("ours-les-bains", "postgresql-whoami"),
+        ("ours-les-bains", "redis-whoami"),
+        ("ours-les-bains", "app-agenda"),
+    }
+
+
+def test_required_secrets_of_an_inventory_with_identity() -> None:
+    """With an identity section: the directory's accounts, the SSO key and each commune's header."""
+    from bastide.core.inventory import load
+
+    syndicat = Path(__file__).resolve().parents[1] / "fixtures" / "syndicat"
+    specs = required_secrets(load(syndicat))
+    assert {(s.name, s.kind) for s in specs if s.scope == "_syndicat"} == {
+        ("directory-portal", "password"),
+        ("sso-key", "app-secret"),
+    }
+    assert {(s.name, s.kind) for s in specs if s.scope == "ortu-di-l-orsu"} == {
+        ("backup-repository", "password"),
+        ("app-whoami", "app-secret"),
+        ("postgresql-whoami", "password"),
+        ("redis-whoami", "password"),
+        ("directory-reader", "password"),
+        ("sso-header", "app-secret"),
+    }
+    assert {s.scope for s in specs} == {
+        "_syndicat", "anse-aux-ours", "ortu-di-l-orsu", "ours-les-bains", "saint-aubin-des-combes"
+    }  # fmt: skip
+    assert len(specs) == 2 + 4 * 6

@@ -43,8 +43,8 @@ def ring(tmp_path: Path) -> Keyring:
     ring = Keyring.create(tmp_path / "inventory", PassphraseOperator("alice", PASSPHRASE, fast_kdf()))
     ring.ensure(
         [
-            SecretSpec("ours-les-bains", "postgresql-docs"),
-            SecretSpec("anse-aux-ours", "app-rdv", "app-secret"),
+            SecretSpec("ours-les-bains", "postgresql-whoami"),
+            SecretSpec("anse-aux-ours", "app-whoami", "app-secret"),
         ]
     )
     return ring

@@ -141,12 +141,13 @@ def test_browser_access_sends_each_domain_to_its_lab_host() -> None:
     from bastide.core.inventory import load
     from bastide.core.lab import browse
 
-    inventory = load(Path(__file__).resolve().parents[2] / "inventories" / "demo")
+    # The demo with the tests' service on every commune, so that the communes have sites.
+    inventory = load(Path(__file__).resolve().parents[1] / "fixtures" / "syndicat")
     found = browse.access(inventory, "/var/lib/bastide/lab/0/acme/issuer-root.pem")
     ours = inventory.host("srv-ours-1").address
     assert found.domains["ours-les-bains.example.fr"] == ours
     assert found.domains["auth.vallee-ours.example.fr"] == ours
-    assert "https://docs.ours-les-bains.example.fr/" in found.urls
+    assert "https://whoami.ours-les-bains.example.fr/" in found.urls
     assert f"MAP *.ours-les-bains.example.fr {ours}" in found.local_command
     port = found.forwards[ours]
     assert f"-L {port}:{ours}:443" in found.ssh_command

@@ -33,7 +33,11 @@ def test_wheel_carries_the_ansible_content_and_data(wheel: Path) -> None:
     assert "bastide/_content/playbooks/tls-renew.yml" in names
     assert "bastide/_content/templates/systemd/bastide-tls-renew.timer.j2" in names
     assert any(n.startswith("bastide/_content/roles/base/tasks/") for n in names)
-    assert "bastide/data/services.yml" in names
+    assert "bastide/data/providers.yml" in names
+    # The service catalogue is the roles' contracts (meta/bastide.yml), no data file any more,
+    # and the tests' own service (tests/roles/whoami) is not bastide's to ship.
+    assert "bastide/data/services.yml" not in names
+    assert not any("whoami" in n for n in names)
     assert "bastide/ansible_plugins/callback/bastide_events.py" in names
     assert not any("__pycache__" in n for n in names)
 

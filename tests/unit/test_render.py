@@ -1,4 +1,4 @@
-"""The Ansible inventory bastide renders from the demo syndicat."""
+"""The Ansible inventory bastide renders from the tests' syndicat (the demo, every commune on whoami)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ from bastide.core.ansible.render import render
 from bastide.core.inventory import load
 from bastide.errors import InputError
 
-DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "inventories" / "demo"
+SYNDICAT = REPO / "tests" / "fixtures" / "syndicat"
 
 
 @pytest.fixture(scope="module")
 def rendered() -> dict:
-    return render(load(DEMO))
+    return render(load(SYNDICAT))
 
 
 def test_every_host_with_its_connection_and_communes(rendered: dict) -> None:
-    inventory = load(DEMO)
+    inventory = load(SYNDICAT)
     hosts = rendered["all"]["hosts"]
     assert set(hosts) == {h.name for h in inventory.hosts}
     for host in inventory.hosts:
@@ -35,27 +37,47 @@ def test_every_host_with_its_connection_and_communes(rendered: dict) -> None:
 
 
 def test_bootstrap_user_override_drops_become(rendered: dict) -> None:
-    hosts = render(load(DEMO), {"srv-ours-1": "root"})["all"]["hosts"]
+    hosts = render(load(SYNDICAT), {"srv-ours-1": "root"})["all"]["hosts"]
     assert hosts["srv-ours-1"]["ansible_user"] == "root"
     assert "ansible_become" not in hosts["srv-ours-1"]
     assert hosts["srv-ours-2"]["ansible_user"] == "dsi-demo"
 
 
 def test_groups_per_commune_service_and_backend(rendered: dict) -> None:
-    inventory = load(DEMO)
+    inventory = load(SYNDICAT)
     groups = rendered["all"]["children"]
     for commune in inventory.communes:
         assert list(groups["commune_" + commune.slug.replace("-", "_")]["hosts"]) == [commune.host]
     assert set(groups["frontend"]["hosts"]) == {c.host for c in inventory.communes}
-    assert set(groups["backend_postgresql"]["hosts"]) <= {h.name for h in inventory.hosts}
+    # whoami needs postgresql and redis: every host with a commune on whoami gets both backends.
+    with_whoami = {c.host for c in inventory.communes if "whoami" in c.services}
+    assert with_whoami == {h.name for h in inventory.hosts}
+    assert set(groups["service_whoami"]["hosts"]) == with_whoami
+    assert set(groups["backend_postgresql"]["hosts"]) == with_whoami
+    assert set(groups["backend_redis"]["hosts"]) == with_whoami
     assert all(name.isidentifier() for name in groups)
+
+
+def test_no_service_no_service_nor_backend_group() -> None:
+    """The demo's communes run no service: frontends and communes, but no service nor backend."""
+    rendered = render(load(DEMO))
+    groups = rendered["all"]["children"]
+    assert "frontend" in groups and "commune_ours_les_bains" in groups
+    assert not [name for name in groups if name.startswith(("service_", "backend_"))]
+    assert rendered["all"]["vars"]["bastide_sites"] == []
+    for host in rendered["all"]["hosts"].values():
+        assert all(commune["sites"] == [] for commune in host["bastide_communes"])
 
 
 def test_sites_and_catalogue_reach_the_roles(rendered: dict) -> None:
     variables = rendered["all"]["vars"]
-    assert variables["bastide_services"]["docs"]["needs"]
+    assert variables["bastide_services"]["whoami"]["needs"] == ["postgresql", "redis"]
+    assert variables["bastide_services"]["whoami"]["subdomain"] == "whoami"
     commune = rendered["all"]["hosts"]["srv-ours-1"]["bastide_communes"][0]
-    assert all(site["fqdn"].endswith("." + commune["domain"]) for site in commune["sites"])
+    assert commune["sites"] == [{"service": "whoami", "fqdn": "whoami." + commune["domain"]}]
+    assert {(s["commune"], s["fqdn"]) for s in variables["bastide_sites"]} == {
+        (c.slug, "whoami." + c.domain) for c in load(SYNDICAT).communes
+    }
     assert variables["bastide_hardening_level"] == "intermediary"
     assert variables["bastide_lab"] is False
 
@@ -67,7 +89,7 @@ def test_rendering_is_plain_yaml_without_secrets(rendered: dict) -> None:
 
 
 def test_limit_accepts_a_commune_or_a_host() -> None:
-    inventory = load(DEMO)
+    inventory = load(SYNDICAT)
     commune = inventory.communes[0]
     assert resolve_limit(inventory, commune.slug) == [commune.host]
     assert resolve_limit(inventory, "srv-ours-2") == ["srv-ours-2"]
@@ -79,11 +101,11 @@ def test_limit_accepts_a_commune_or_a_host() -> None:
 
 def test_admin_networks_reach_the_firewall(tmp_path: Path) -> None:
     root = tmp_path / "inventory"
-    shutil.copytree(DEMO, root)
+    shutil.copytree(SYNDICAT, root)
     data = yaml.safe_load((root / "syndicat.yml").read_text())
     data["settings"]["admin_networks"] = ["192.0.2.0/24", "2001:db8:1::/48", "203.0.113.7"]
     (root / "syndicat.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     variables = render(load(root))["all"]["vars"]
     # A bare address is that address alone, written so nftables and fail2ban read it the same.
     assert variables["bastide_admin_networks"] == ["192.0.2.0/24", "2001:db8:1::/48", "203.0.113.7/32"]
-    assert render(load(DEMO))["all"]["vars"]["bastide_admin_networks"] == ["198.51.100.0/24"]
+    assert render(load(SYNDICAT))["all"]["vars"]["bastide_admin_networks"] == ["198.51.100.0/24"]

@@ -32,6 +32,8 @@ from bastide.core.tls import policy, served, timer
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "inventories" / "demo"
+# The demo with the tests' service on every commune: its hosts serve sites (the demo's serve none).
+SYNDICAT = REPO / "tests" / "fixtures" / "syndicat"
 NOW = datetime.now(UTC)
 
 
@@ -131,7 +133,7 @@ def serve(tmp_path: Path) -> Iterator[object]:
         server.close()
 
 
-SITE = served.Site("srv", "127.0.0.1", "ours-les-bains", "docs", "docs.ours-les-bains.example.fr")
+SITE = served.Site("srv", "127.0.0.1", "ours-les-bains", "whoami", "whoami.ours-les-bains.example.fr")
 
 
 @pytest.mark.parametrize(
@@ -141,7 +143,7 @@ SITE = served.Site("srv", "127.0.0.1", "ours-les-bains", "docs", "docs.ours-les-
         ([SITE.fqdn], policy.RENEW_BEFORE_DAYS - 1, True, served.DUE),
         ([SITE.fqdn], policy.ALARM_BEFORE_DAYS - 1, True, served.OVERDUE),
         ([SITE.fqdn], -1, True, served.EXPIRED),
-        (["docs.ailleurs.example.fr"], 80, True, served.WRONG_NAME),
+        (["whoami.ailleurs.example.fr"], 80, True, served.WRONG_NAME),
         (["*.ours-les-bains.example.fr"], 80, True, served.OK),
         (["*.example.fr"], 80, True, served.WRONG_NAME),  # a wildcard covers one label only
         ([SITE.fqdn], 80, False, served.UNTRUSTED),
@@ -164,7 +166,7 @@ def test_what_is_served_is_judged(
 
 def _lab_like_inventory(tmp_path: Path, mode: str, port_host: str = "127.0.0.1") -> Path:
     root = tmp_path / "inventory"
-    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns("keyring"))
+    shutil.copytree(SYNDICAT, root, ignore=shutil.ignore_patterns("keyring"))
     data = yaml.safe_load((root / "syndicat.yml").read_text())
     data["settings"]["tls"]["mode"] = mode
     data["hosts"][0]["address"] = port_host
@@ -177,7 +179,7 @@ def test_survey_checks_every_site_of_the_host_against_the_syndicat_ca(serve: obj
     inventory = load(root)
     host = inventory.hosts[0].name
     fqdns = [site.fqdn for site in served.sites(inventory, [host])]
-    assert fqdns, "the demo's first host serves sites"
+    assert fqdns == ["whoami.ours-les-bains.example.fr", "whoami.saint-aubin-des-combes.example.fr"]
     ca = make_ca()
     server = serve(make_leaf(fqdns, 60, ca))  # type: ignore[operator]
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from bastide.core.ansible.render import host_variables, render
+from bastide.core import contract
+from bastide.core.ansible.render import group_name, host_variables, render
 from bastide.core.ansible.runner import (
     ansible_env,
     close_connections,
@@ -179,12 +180,18 @@ def play_hosts(groups: dict[str, Any], pattern: str, all_hosts: list[str]) -> li
 
 
 def host_tests(groups: dict[str, Any], host: str) -> list[Path]:
-    """The check modules of every role the converge playbook applies to ``host``."""
+    """The check modules of every role the converge playbook applies to ``host``, then those
+    the contracts of the services it runs name."""
     roles: list[str] = []
     for pattern, play_roles in role_targets():
         if play_hosts(groups, pattern, [host]):
             roles += [role for role in play_roles if role not in roles]
-    return _test_paths(roles)
+    services = [
+        service.checks
+        for name, service in contract.services().items()
+        if host in groups.get(group_name("service", name), {}).get("hosts", {})
+    ]
+    return _test_paths(roles) + services
 
 
 def _open_master(ssh_config: Path, host: str) -> str | None:
@@ -213,7 +220,7 @@ def _check_host(
     junit = run_dir / f"verify-{host}.xml"
     command = [
         sys.executable, "-m", "pytest", "-c", str(run_dir / "pytest.ini"),
-        "--rootdir", str(roles_dir()), "-q", "--tb=line",
+        "--rootdir", str(roles_dir()), "-p", "bastide.checks", "-q", "--tb=line",
         f"--hosts=ssh://{host}", f"--ssh-config={run_dir / 'ssh_config'}",
         *(["--sudo"] if sudo else []),
         f"--junitxml={junit}", "-o", "junit_family=xunit2",

@@ -85,6 +85,23 @@ def global_vars(inventory: Inventory) -> dict[str, Any]:
         "bastide_services": {name: svc.as_dict() for name, svc in catalogue.services().items()},
         "bastide_lab": inventory.lab,
         "bastide_hosts": [{"name": h.name, "address": h.address} for h in inventory.hosts],
+        # Every commune site of the syndicat: the portal must know them all (where it may send
+        # people back to, which commune's people may enter), not only its host's.
+        "bastide_sites": [
+            {
+                "fqdn": site.fqdn,
+                "service": site.service,
+                "commune": commune.slug,
+                "commune_name": commune.name,
+                "host": commune.host,
+                "second_factor": commune.second_factor,
+            }
+            for commune in inventory.communes
+            for site in commune.sites()
+        ],
+        "bastide_second_factor_communes": [
+            c.slug for c in inventory.communes if c.second_factor == "required"
+        ],
     }
     identity = inventory.identity
     if identity is not None:

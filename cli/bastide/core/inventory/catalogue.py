@@ -1,13 +1,15 @@
-"""The catalogues shipped with bastide: hosting providers (``data/providers.yml``) and the
-services it deploys (``data/services.yml``)."""
+"""The catalogues bastide reads: hosting providers (``data/providers.yml``) and the services it
+deploys, which are the roles that declare the service contract (``bastide.core.contract``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import yaml
 
+from bastide.core import contract
 from bastide.i18n import language
 from bastide.paths import package_data_dir
 
@@ -35,6 +37,7 @@ class Service:
     needs: tuple[str, ...]
     ports: tuple[int, ...]
     description: dict[str, str]
+    contract: dict[str, Any]
 
     def describe(self) -> str:
         """The description in the user's language."""
@@ -46,6 +49,13 @@ class Service:
             "needs": list(self.needs),
             "ports": list(self.ports),
             "description": dict(self.description),
+            "role": self.contract["role"],
+            "upstream": self.contract["upstream"],
+            "locations": self.contract["locations"],
+            "health": self.contract["health"],
+            "units": self.contract["units"],
+            "data": self.contract["data"],
+            "backup": self.contract["backup"],
         }
 
 
@@ -72,18 +82,20 @@ def providers() -> dict[str, Provider]:
     return result
 
 
-@cache
 def services() -> dict[str, Service]:
-    return {
-        name: Service(
+    """The services bastide can deploy: every role with a contract (web services: 443 and 80)."""
+    found = {}
+    for name, service in contract.services().items():
+        declared = service.contract
+        found[name] = Service(
             name=name,
-            subdomain=entry["subdomain"],
-            needs=tuple(entry.get("needs") or ()),
-            ports=tuple(entry.get("ports") or ()),
-            description=dict(entry["description"]),
+            subdomain=declared.subdomain,
+            needs=tuple(declared.needs),
+            ports=(443, 80),
+            description=declared.description.model_dump(),
+            contract={"role": service.role, **declared.model_dump(mode="json")},
         )
-        for name, entry in _read("services.yml").items()
-    }
+    return found
 
 
 def all_regions() -> set[str]:

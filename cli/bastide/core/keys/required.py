@@ -3,7 +3,7 @@
 For every commune and every service it runs:
 
 - ``app-<service>``: the application's own secret (signing/encryption key);
-- ``<backend>-<service>`` for every backend the service needs (``services.yml``, ``needs``),
+- ``<backend>-<service>`` for every backend the service needs (the contract's ``needs``),
   e.g. ``postgresql-docs`` (the database role's password) and ``redis-docs``;
 
 and per commune ``backup-repository``: the password of its backup repository, so that each
@@ -11,7 +11,8 @@ commune's backups are encrypted with a key of its own.
 
 With an ``identity`` section, the directory's service accounts: per commune
 ``directory-reader`` (its read-only account, confined to its branch) and ``_syndicat``'s
-``directory-portal`` (the portal's). People's one-time passwords are made by ``bastide agent
+``directory-portal`` (the portal's), ``_syndicat``'s ``sso-key`` (the SSO portal's and handlers'
+key) and per commune ``sso-header`` (the secret header its backends require). People's one-time passwords are made by ``bastide agent
 password``, not here.
 
 Secrets made elsewhere (the internal CA key, S3 credentials from the provider) are stored
@@ -23,6 +24,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+
+SSO_KEY = "sso-key"
+BACKEND_HEADER_SECRET = "sso-header"
 
 
 @dataclass(frozen=True, order=True)
@@ -42,7 +47,7 @@ def _catalogue_needs() -> dict[str, Sequence[str]]:
 
 def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None = None) -> list[SecretSpec]:
     """Every generated secret ``inventory`` needs, sorted. ``needs`` maps a service to the
-    backends it needs; by default it comes from the catalogue shipped with bastide."""
+    backends it needs; by default it comes from the services' contracts."""
     needs = _catalogue_needs() if needs is None else needs
     specs: set[SecretSpec] = set()
     for commune in inventory.communes:
@@ -55,6 +60,10 @@ def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None =
         from bastide.core.identity import directory
 
         specs.add(SecretSpec(directory.SYNDICAT_SCOPE, directory.PORTAL_SECRET, "password"))
+        # LemonLDAP::NG's own key, the same for the portal and every handler.
+        specs.add(SecretSpec(directory.SYNDICAT_SCOPE, SSO_KEY, "app-secret"))
         for commune in inventory.communes:
             specs.add(SecretSpec(commune.slug, directory.READER_SECRET, "password"))
+            # The header nginx adds to every request it sends to the commune's backends.
+            specs.add(SecretSpec(commune.slug, BACKEND_HEADER_SECRET, "app-secret"))
     return sorted(specs)

@@ -1,4 +1,6 @@
-"""Shared fixtures for the roles' testinfra checks (``roles/<role>/tests/test_<role>.py``).
+"""Shared fixtures for the roles' testinfra checks (``roles/<role>/tests/test_<role>.py``, and
+the module a service's contract names), a pytest plugin ``bastide verify`` loads with
+``-p bastide.checks`` so that a service role outside bastide's roles directory gets them too.
 
 ``bastide verify`` runs these modules with testinfra's SSH backend, one pytest run per host over
 the run's multiplexed connection (``BASTIDE_VERIFY_SSH_CONFIG``), and hands them the variables

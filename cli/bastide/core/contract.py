@@ -1,0 +1,179 @@
+"""The service contract: what a service role declares so that bastide runs it without knowing it.
+
+Each service is one Ansible role with a ``meta/bastide.yml`` file (docs/service-contract.md).
+The service catalogue, the render of the Ansible inventory, the nginx role, ``bastide verify``
+and the keyring read this file; none of them names a service. Roles are looked for in bastide's
+own roles directory, then in the directories of ``BASTIDE_ROLES_PATH`` (``os.pathsep``
+separated), which is how a service outside bastide (or the tests' own) plugs in.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bastide.errors import EXIT_BAD_INPUT, BastideError
+from bastide.paths import roles_dir
+
+CONTRACT_FILE = Path("meta") / "bastide.yml"
+EXTRA_ROLES_ENV = "BASTIDE_ROLES_PATH"
+
+Auth = Literal["sso", "basic", "oidc", "public"]
+BACKENDS = ("postgresql", "redis")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    fr: str
+    en: str
+
+
+class Upstream(_Strict):
+    """Where nginx sends the requests of one commune's instance: a unix socket (``{commune}``
+    in the path), or a TCP port on 127.0.0.1 (the first commune of a host gets ``port``, the
+    next ``port + 1``, in the order of the inventory)."""
+
+    socket: str | None = None
+    port: int | None = Field(default=None, ge=1024, le=65000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Upstream:
+        if (self.socket is None) == (self.port is None):
+            raise ValueError("give exactly one of socket or port")
+        if self.socket is not None and not self.socket.startswith("/run/"):
+            raise ValueError("a socket lives under /run/")
+        return self
+
+
+class Location(_Strict):
+    """A path of the service's site and how requests to it authenticate: ``sso`` (the portal's
+    session, identity in headers), ``basic`` (HTTP Basic with the directory password, for
+    protocol clients), ``oidc`` (the service speaks OpenID Connect to the portal itself) or
+    ``public`` (no login)."""
+
+    path: str
+    auth: Auth
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/") or (value != "/" and not value.endswith("/")):
+            raise ValueError("a path starts and ends with /")
+        return value
+
+
+class Unit(_Strict):
+    """A systemd unit the service runs per commune (``{commune}`` in the name) and its memory limit."""
+
+    name: str
+    memory_max: str = Field(pattern=r"^[0-9]+[KMG]$")
+
+
+class Data(_Strict):
+    directories: tuple[str, ...] = ()
+    databases: tuple[Literal["postgresql"], ...] = ()
+
+
+class Backup(_Strict):
+    """Commands run on the host as root, ``{commune}`` replaced: quiesce before the copy of the
+    data directories, resume after it, restore after the files are back."""
+
+    quiesce: str = ""
+    resume: str = ""
+    restore: str = ""
+
+
+class Contract(_Strict):
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    description: Text
+    subdomain: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    needs: tuple[Literal["postgresql", "redis"], ...] = ()
+    upstream: Upstream
+    locations: tuple[Location, ...]
+    health: str = Field(pattern=r"^/")
+    units: tuple[Unit, ...]
+    data: Data = Data()
+    backup: Backup = Backup()
+    checks: str = Field(pattern=r"^tests/test_[a-z0-9_]+\.py$")
+
+    @model_validator(mode="after")
+    def _root_location(self) -> Contract:
+        paths = [loc.path for loc in self.locations]
+        if "/" not in paths:
+            raise ValueError("locations must include the path /")
+        if len(set(paths)) != len(paths):
+            raise ValueError("a path is listed twice in locations")
+        return self
+
+
+class ServiceRole(_Strict):
+    """A service: its role (name and directory) and its contract."""
+
+    role: str
+    path: Path
+    contract: Contract
+
+    @property
+    def name(self) -> str:
+        return self.contract.service
+
+    @property
+    def checks(self) -> Path:
+        return self.path / self.contract.checks
+
+
+class ContractError(BastideError):
+    """A role's contract file cannot be read: its path and what is wrong (bad input: exit 2)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+def role_dirs() -> list[Path]:
+    """Where roles are found: bastide's own, then ``BASTIDE_ROLES_PATH``'s."""
+    extra = [Path(p) for p in os.environ.get(EXTRA_ROLES_ENV, "").split(os.pathsep) if p]
+    return [roles_dir(), *extra]
+
+
+def read(role_path: Path) -> ServiceRole:
+    path = role_path / CONTRACT_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        found = ServiceRole(role=role_path.name, path=role_path, contract=Contract.model_validate(raw))
+    except (OSError, yaml.YAMLError) as error:
+        raise ContractError(f"{path}: {error}") from error
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in error.errors()
+        )
+        raise ContractError(f"{path}: {details}") from error
+    if not found.checks.is_file():
+        raise ContractError(f"{path}: checks: {found.checks} does not exist (the service's testinfra checks)")
+    return found
+
+
+@cache
+def _discover(dirs: tuple[Path, ...]) -> dict[str, ServiceRole]:
+    found: dict[str, ServiceRole] = {}
+    for base in dirs:
+        for contract_file in sorted(base.glob(f"*/{CONTRACT_FILE.as_posix()}")):
+            service = read(contract_file.parent.parent)
+            if service.name in found:
+                raise ContractError(
+                    f"{contract_file}: service {service.name!r} is already declared by "
+                    f"{found[service.name].path / CONTRACT_FILE}"
+                )
+            found[service.name] = service
+    return found
+
+
+def services() -> dict[str, ServiceRole]:
+    """Every service whose role declares the contract, by service name."""
+    return _discover(tuple(role_dirs()))
