@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install, start the lab, deploy the demo syndicat onto it, prove
-# it, and print where each commune's services answer. `bastide lab down` stops the lab.
+# it, and print how to log in: the portal, a demo agent's login and one-time password, and how
+# a browser reaches the lab's sites. `bastide lab down` stops the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,6 +19,9 @@ fi
 "$bastide" verify inventories/lab
 echo
 "$bastide" lab browse inventories/lab
+echo
+# A new one-time password at each run: the agent chooses their own at the first login.
+"$bastide" agent password inventories/lab ours-les-bains marie.dupont
 echo
 echo "The people of the communes and their logins: $bastide agent list inventories/lab"
 echo "The lab runs until: $bastide lab down"

@@ -38,6 +38,7 @@ LAB_MODULE_ORDER = [
     "test_compliance_scan.py",
     "test_deploy.py",
     "test_identity.py",
+    "test_sso.py",
     "test_keys_rotation.py",
 ]
 

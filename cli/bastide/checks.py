@@ -91,3 +91,41 @@ def assert_loopback_only(host: Any) -> Callable[[int, str], None]:
             assert address in ("127.0.0.1", "::1"), f"{name} listens on {socket}"
 
     return check
+
+
+# Runs on the host: one request to nginx on 127.0.0.1 for the site ``name`` (SNI and Host), the
+# certificate verified against ``cafile`` for that name.
+_HTTP_PROBE = r"""
+import http.client, json, socket, ssl, sys
+name, scheme, path, cafile, headers = sys.argv[1:6]
+if scheme == "https":
+    ctx = ssl.create_default_context(cafile=cafile)
+    conn = http.client.HTTPSConnection(name, 443, context=ctx, timeout=10)
+    raw = socket.create_connection(("127.0.0.1", 443), timeout=10)
+    conn.sock = ctx.wrap_socket(raw, server_hostname=name)
+else:
+    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+conn.request("GET", path, headers={"Host": name, **json.loads(headers)})
+resp = conn.getresponse()
+body = resp.read().decode("utf-8", "replace")
+print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in resp.getheaders()},
+                  "body": body, "tls": conn.sock.version() if scheme == "https" else None}))
+"""
+
+
+@pytest.fixture()
+def web_get(host: Any, hostvars: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """``web_get(name, scheme="https", path="/", headers=None)``: what nginx on the host answers
+    for the site ``name``, its certificate checked against the CA the hosts trust (status,
+    headers in lower case, body, TLS version)."""
+    cafile = (
+        "/etc/bastide/tls/internal-ca.pem"
+        if hostvars["bastide_tls"]["mode"] == "internal"
+        else "/etc/ssl/certs/ca-certificates.crt"
+    )
+
+    def get(name: str, scheme: str = "https", path: str = "/", headers: dict[str, str] | None = None) -> Any:
+        args = " ".join(shlex.quote(a) for a in (name, scheme, path, cafile, json.dumps(headers or {})))
+        return json.loads(host.check_output(f"python3 -c {shlex.quote(_HTTP_PROBE)} {args}"))
+
+    return get

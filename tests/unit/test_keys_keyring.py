@@ -178,7 +178,9 @@ def test_a_secret_does_not_decrypt_under_another_commune_or_name(keyring: tuple[
     with pytest.raises(IntegrityError):
         ring.get("anse-aux-ours", "postgresql-whoami")
     # Another name in the same commune: same data key, the associated data differs.
-    scopes["ours-les-bains"]["secrets"]["redis-whoami"] = dict(scopes["ours-les-bains"]["secrets"]["app-whoami"])
+    scopes["ours-les-bains"]["secrets"]["redis-whoami"] = dict(
+        scopes["ours-les-bains"]["secrets"]["app-whoami"]
+    )
     scopes["ours-les-bains"]["secrets"]["redis-whoami"]["value"] = moved
     with pytest.raises(IntegrityError):
         ring.get("ours-les-bains", "redis-whoami")

@@ -21,6 +21,8 @@ def _expected_ports(hostvars: dict[str, Any], communes: list[dict[str, Any]]) ->
     for commune in communes:
         for service in commune["services"]:
             ports.update(int(p) for p in services[service].get("ports", []))
+    if hostvars.get("bastide_identity", {}).get("host") == hostvars["inventory_hostname"]:
+        ports.update({80, 443})  # the SSO portal
     return ports
 
 
@@ -116,16 +118,25 @@ def test_only_the_admin_networks_are_trusted(host: Any, hostvars: dict[str, Any]
     assert trusted == wanted
     with host.sudo():
         jail = host.file("/etc/fail2ban/jail.local").content_string
-    [ignoreip] = [line for line in jail.splitlines() if line.startswith("ignoreip")]
+    # The first ignoreip is [DEFAULT]'s, for every jail; the portal's jail adds the syndicat's hosts.
+    ignoreip, *others = [line for line in jail.splitlines() if line.startswith("ignoreip")]
     assert set(ignoreip.split("=", 1)[1].split()) == {"127.0.0.1/8", "::1"} | wanted
+    hosts = {h["address"] for h in hostvars.get("bastide_hosts", [])}
+    for line in others:
+        assert set(line.split("=", 1)[1].split()) == {"127.0.0.1/8", "::1"} | wanted | hosts
 
 
-def test_fail2ban_jails_active(host: Any, communes: list[dict[str, Any]]) -> None:
+def test_fail2ban_jails_active(host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> None:
     assert host.service("fail2ban").is_running
     with host.sudo():
         status = host.check_output("fail2ban-client status")
     jails = {j.strip() for j in status.split("Jail list:", 1)[1].split(",")}
-    expected = {"sshd", "recidive"} | ({"bastide-web-login"} if communes else set())
+    portal = hostvars.get("bastide_identity", {}).get("host") == hostvars["inventory_hostname"]
+    expected = (
+        {"sshd", "recidive"}
+        | ({"bastide-web-login", "bastide-basic-auth"} if communes else set())
+        | ({"bastide-portal"} if portal else set())
+    )
     assert expected <= jails, status
     with host.sudo():
         for jail in expected:

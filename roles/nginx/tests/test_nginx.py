@@ -5,40 +5,8 @@ people are sent to the portal."""
 
 from __future__ import annotations
 
-import json
-import shlex
+from collections.abc import Callable
 from typing import Any
-
-# Runs on the host: one request to nginx on 127.0.0.1 for the site ``name`` (SNI and Host), the
-# certificate verified against ``cafile`` for that name.
-_PROBE = r"""
-import http.client, json, socket, ssl, sys
-name, scheme, path, cafile = sys.argv[1:5]
-if scheme == "https":
-    ctx = ssl.create_default_context(cafile=cafile)
-    conn = http.client.HTTPSConnection(name, 443, context=ctx, timeout=10)
-    raw = socket.create_connection(("127.0.0.1", 443), timeout=10)
-    conn.sock = ctx.wrap_socket(raw, server_hostname=name)
-else:
-    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
-conn.request("GET", path, headers={"Host": name})
-resp = conn.getresponse()
-body = resp.read().decode("utf-8", "replace")
-print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in resp.getheaders()},
-                  "body": body, "tls": conn.sock.version() if scheme == "https" else None}))
-"""
-
-
-def _ca_file(hostvars: dict[str, Any]) -> str:
-    if hostvars["bastide_tls"]["mode"] == "internal":
-        return "/etc/bastide/tls/internal-ca.pem"
-    return "/etc/ssl/certs/ca-certificates.crt"
-
-
-def _get(host: Any, hostvars: dict[str, Any], fqdn: str, scheme: str, path: str = "/") -> dict[str, Any]:
-    args = " ".join(shlex.quote(a) for a in (fqdn, scheme, path, _ca_file(hostvars)))
-    return json.loads(host.check_output(f"python3 -c {shlex.quote(_PROBE)} {args}"))
-
 
 def _sites(communes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     sites = [(c, s) for c in communes for s in c["sites"]]
@@ -56,14 +24,14 @@ def test_nginx_running_without_default_site(host: Any) -> None:
 
 
 def test_https_headers_and_login_redirect(
-    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+    hostvars: dict[str, Any], communes: list[dict[str, Any]], web_get: Callable[..., Any]
 ) -> None:
     portal = hostvars["bastide_identity"]["portal"]
     for _commune, site in _sites(communes):
         locations = hostvars["bastide_services"][site["service"]]["locations"]
         if next(loc["auth"] for loc in locations if loc["path"] == "/") != "sso":
             continue
-        answer = _get(host, hostvars, site["fqdn"], "https", "/some/page?x=1")
+        answer = web_get(site["fqdn"], "https", "/some/page?x=1")
         headers = answer["headers"]
         assert answer["status"] == 302, (site, answer["status"])
         assert headers["location"].startswith(f"https://{portal}/?url="), headers["location"]
@@ -75,14 +43,12 @@ def test_https_headers_and_login_redirect(
         assert headers["server"] == "nginx", "the version must not be disclosed"
 
 
-def test_http_redirects_to_https_except_acme(
-    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
-) -> None:
+def test_http_redirects_to_https_except_acme(communes: list[dict[str, Any]], web_get: Callable[..., Any]) -> None:
     for _commune, site in _sites(communes):
-        answer = _get(host, hostvars, site["fqdn"], "http", "/some/page?x=1")
+        answer = web_get(site["fqdn"], "http", "/some/page?x=1")
         assert answer["status"] == 301
         assert answer["headers"]["location"] == f"https://{site['fqdn']}/some/page?x=1"
-        challenge = _get(host, hostvars, site["fqdn"], "http", "/.well-known/acme-challenge/bastide-probe")
+        challenge = web_get(site["fqdn"], "http", "/.well-known/acme-challenge/bastide-probe")
         assert challenge["status"] == 404, "ACME challenges must be answered over HTTP, not redirected"
 
 

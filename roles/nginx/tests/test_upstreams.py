@@ -48,7 +48,7 @@ def _ask(host: Any, target: str, path: str, headers: dict[str, str] | None = Non
 
 
 def test_units_run_with_their_memory_limit(host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> None:
-    units = 1024 ** {"K": 1, "M": 2, "G": 3}
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
     for slug, service, contract, _target in _instances(hostvars, communes):
         for unit in contract["units"]:
             name = unit["name"].replace("{commune}", slug)

@@ -1,0 +1,351 @@
+"""Single sign-on on the deployed lab, through the real TLS front door, with a real browser
+(Debian's chromium and chromedriver, driven by Selenium): an agent logs in on the portal with a
+one-time password, must change it, and enters their commune's site, and not another commune's;
+an agent of a commune that requires a second factor cannot enter without a TOTP code and
+enters with one. Then the requests a browser would not make: forged identity headers, HTTP
+Basic on the protocol path, and repeated wrong passwords (the directory locks the account,
+fail2ban bans the source).
+
+The test service (tests/roles/whoami) runs on every commune's site of the session's lab and
+shows the identity nginx passed on. Screenshots of each step are kept in
+``BASTIDE_TEST_ARTIFACTS`` (default: ``test-artifacts/`` at the top of the repository).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bastide.core.inventory import load
+from lab_fixtures import REPO, Deployed, Env, admin_host, assert_no_secret_leaked, bastide, on_host
+
+pytestmark = pytest.mark.lab
+
+ARTIFACTS = Path(os.environ.get("BASTIDE_TEST_ARTIFACTS", REPO / "test-artifacts")) / "sso"
+NEW_PASSWORD = "Mairie-2026-Ours"
+
+
+def _inventory(env: Env) -> Any:
+    return load(Path(env["BASTIDE_INVENTORY"]))
+
+
+def _site(env: Env, commune: str) -> str:
+    found = _inventory(env).commune(commune)
+    return f"https://{found.sites()[0].fqdn}"
+
+
+def _one_time_password(env: Env, commune: str, login: str) -> str:
+    out = bastide("agent", "password", env["BASTIDE_INVENTORY"], commune, login, env=env).stdout
+    lines = out.splitlines()
+    index = next(i for i, line in enumerate(lines) if login in line and ":" in line)
+    return lines[index + 1].strip()
+
+
+class Browser:
+    """Headless chromium that resolves the lab's names to the lab hosts, in French, keeping a
+    screenshot of each step."""
+
+    def __init__(self, env: Env, name: str) -> None:
+        inventory = _inventory(env)
+        mapping = {c.domain: inventory.host(c.host).address for c in inventory.communes}
+        assert inventory.identity is not None
+        mapping[inventory.identity.portal] = inventory.host(inventory.identity.host).address
+        rules = ", ".join(f"MAP {d} {a}, MAP *.{d} {a}" for d, a in mapping.items())
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        # The lab's ACME CA (pebble) is new at every lab start and not in chromium's store;
+        # the certificates themselves are checked by the nginx and pki checks.
+        for argument in ("--headless=new", "--no-sandbox", "--ignore-certificate-errors",
+                         f"--host-resolver-rules={rules}", "--window-size=1200,900", "--lang=fr-FR"):
+            options.add_argument(argument)  # fmt: skip
+        options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.name = name
+        self.step = 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, what: str) -> None:
+        self.step += 1
+        self.driver.save_screenshot(str(ARTIFACTS / f"{self.name}-{self.step:02d}-{what}.png"))
+
+    def open(self, url: str) -> None:
+        self.driver.get(url)
+
+    def wait_for(self, by: str, value: str) -> Any:
+        return WebDriverWait(self.driver, 20).until(expected_conditions.presence_of_element_located((by, value)))
+
+    def text(self) -> str:
+        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+
+    def login(self, user: str, password: str) -> None:
+        field = self.wait_for(By.ID, "userfield")
+        if not field.get_attribute("value"):
+            field.send_keys(user)
+        self.driver.find_element(By.ID, "passwordfield").send_keys(password)
+        self.driver.find_element(By.CSS_SELECTOR, "#lform button[type=submit]").click()
+
+    def change_password(self, new: str) -> None:
+        self.wait_for(By.ID, "newpassword").send_keys(new)
+        self.driver.find_element(By.ID, "confirmpassword").send_keys(new)
+        self.driver.find_element(By.CSS_SELECTOR, "#formpass button[type=submit]").click()
+
+    def quit(self) -> None:
+        self.driver.quit()
+
+
+@pytest.fixture()
+def browser(request: pytest.FixtureRequest, deploy_env: Env) -> Iterator[Browser]:
+    opened = Browser(deploy_env, request.node.name.removeprefix("test_")[:40])
+    try:
+        yield opened
+    finally:
+        opened.shot("end")
+        opened.quit()
+
+
+def _wait_text(browser: Browser, *needles: str, timeout: float = 20) -> str:
+    end = time.monotonic() + timeout
+    while True:
+        text = browser.text()
+        if all(n in text for n in needles) or time.monotonic() > end:
+            return text
+        time.sleep(0.3)
+
+
+def test_an_agent_changes_their_one_time_password_and_enters_only_their_commune(
+    first_deploy: Deployed, deploy_env: Env, browser: Browser
+) -> None:
+    otp = _one_time_password(deploy_env, "ours-les-bains", "karim.benali")
+    browser.open(_site(deploy_env, "ours-les-bains") + "/registre")
+    browser.wait_for(By.ID, "userfield")
+    assert "auth." in browser.driver.current_url, "a protected page without a session goes to the portal"
+    assert "Identifiant" in _wait_text(browser, "Identifiant"), "the portal speaks French"
+    browser.shot("portal")
+    browser.login("karim.benali", otp)
+    assert "doit être changé" in _wait_text(browser, "doit être changé")
+    browser.shot("must-change")
+    browser.change_password(NEW_PASSWORD)
+    _wait_text(browser, "Identifiant")
+    browser.shot("changed")
+    browser.login("karim.benali", NEW_PASSWORD)
+    text = _wait_text(browser, "Karim Benali", "ours-les-bains")
+    browser.shot("own-commune")
+    assert "Bonjour Karim Benali" in text, text
+    assert browser.driver.find_element(By.ID, "Remote-User").text == "karim.benali"
+    assert "/registre" in browser.driver.current_url
+
+    # Another commune on the other host, and one on the same host: the same session is refused.
+    for other in ("anse-aux-ours", "saint-aubin-des-combes"):
+        browser.open(_site(deploy_env, other) + "/")
+        text = _wait_text(browser, "Accès refusé")
+        browser.shot(f"refused-{other}")
+        assert "Accès refusé" in text and "Karim" not in text
+
+    # The one-time password is spent: the keyring never kept the new one.
+    keyring_values = [v.decode() for v in _keyring_values(deploy_env)]
+    assert NEW_PASSWORD not in keyring_values
+
+
+def _keyring_values(env: Env) -> list[bytes]:
+    from lab_fixtures import private_keyring
+
+    keyring = private_keyring(env)
+    return [keyring.get(info.scope, info.name) for info in keyring.secrets()]
+
+
+def test_a_commune_that_requires_totp_lets_nobody_in_without_the_code(
+    first_deploy: Deployed, deploy_env: Env, browser: Browser
+) -> None:
+    commune, login = "ortu-di-l-orsu", "gp.santoni"
+    site = _site(deploy_env, commune)
+    otp = _one_time_password(deploy_env, commune, login)
+    browser.open(site + "/")
+    browser.login(login, otp)
+    browser.change_password(NEW_PASSWORD)
+    _wait_text(browser, "Identifiant")
+    browser.login(login, NEW_PASSWORD)
+    # No second factor yet: the portal asks to enrol one and opens nothing.
+    browser.wait_for(By.CSS_SELECTOR, "a[href='/2fregisters/totp']")
+    browser.shot("must-enrol")
+    browser.open(site + "/")
+    browser.wait_for(By.ID, "userfield")
+    assert "auth." in browser.driver.current_url, "no session without the second factor"
+    browser.login(login, NEW_PASSWORD)
+    browser.wait_for(By.CSS_SELECTOR, "a[href='/2fregisters/totp']").click()
+    secret = browser.wait_for(By.ID, "secret")
+    WebDriverWait(browser.driver, 20).until(lambda d: d.find_element(By.ID, "secret").text.strip())
+    totp = pyotp.TOTP(secret.text.replace(" ", ""))
+    browser.shot("enrol")
+    browser.driver.find_element(By.ID, "code").send_keys(totp.now())
+    browser.driver.find_element(By.ID, "verify").click()
+    time.sleep(2)
+    browser.shot("enrolled")
+
+    # Log in again: the password alone is not enough, a wrong code is refused, the right one opens.
+    browser.driver.delete_all_cookies()
+    browser.open(site + "/")
+    browser.login(login, NEW_PASSWORD)
+    code = browser.wait_for(By.NAME, "code")
+    browser.shot("asks-code")
+    code.send_keys("000000" if totp.now() != "000000" else "111111")
+    code.submit()
+    time.sleep(1)
+    browser.shot("wrong-code")
+    assert "whoami" not in browser.driver.current_url.split("?")[0].split("/")[2]
+    browser.open(site + "/")
+    browser.login(login, NEW_PASSWORD)
+    code = browser.wait_for(By.NAME, "code")
+    code.send_keys(totp.now())
+    code.submit()
+    text = _wait_text(browser, "Ghjuvan Petru Santoni")
+    browser.shot("entered")
+    assert "Bonjour Ghjuvan Petru Santoni" in text, text
+
+
+# ------------------------------------------------------------------ requests no browser makes
+
+
+def _request(
+    env: Env, url: str, headers: dict[str, str] | None = None, user: str = "", password: str = ""
+) -> tuple[int, str, dict[str, str]]:
+    """One request from the controller to a lab site, to the address the inventory gives it
+    (the TLS name is the site's, the certificate is not checked here)."""
+    inventory = _inventory(env)
+    host = url.split("/")[2]
+    commune = next(c for c in inventory.communes if host.endswith(c.domain))
+    address = inventory.host(commune.host).address
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    sent = dict(headers or {})
+    if user:
+        sent["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    class _Direct(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            import http.client
+
+            class _Connection(http.client.HTTPSConnection):
+                def connect(self) -> None:
+                    import socket
+
+                    raw = socket.create_connection((address, 443), timeout=20)
+                    self.sock = context.wrap_socket(raw, server_hostname=host)
+
+            return self.do_open(_Connection, req, context=context)
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(_Direct(), _NoRedirect())
+    try:
+        with opener.open(urllib.request.Request(url, headers=sent), timeout=30) as answer:
+            return answer.status, answer.read().decode("utf-8", "replace"), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+
+
+def test_forged_identity_headers_are_refused(first_deploy: Deployed, deploy_env: Env) -> None:
+    forged = {"Remote-User": "helene.martin", "Remote-Groups": "ours-les-bains", "X-Bastide-Secret": "guess"}
+    # From the controller, through the front door: no session, so off to the portal.
+    status, _body, headers = _request(deploy_env, _site(deploy_env, "ours-les-bains") + "/", forged)
+    assert status == 302 and "/?url=" in headers["Location"], (status, headers)
+    # From the controller, the upstream itself: a unix socket, nothing listens for it on the
+    # network besides nginx.
+    # From the host itself, straight to the upstream's socket: refused without the secret.
+    probe = (
+        "import http.client, socket, sys, json\n"
+        "c = http.client.HTTPConnection('localhost'); c.sock = socket.socket(socket.AF_UNIX)\n"
+        "c.sock.connect(sys.argv[1]); c.request('GET', '/', headers=json.loads(sys.argv[2]))\n"
+        "r = c.getresponse(); print(r.status)\n"
+    )
+    done = on_host(
+        deploy_env,
+        _inventory(deploy_env).commune("ours-les-bains").host,
+        ["sudo", "python3", "-c", probe, "/run/bastide-whoami/ours-les-bains/http.sock", json.dumps(forged)],
+    )
+    assert done.stdout.strip() == "403", done.stdout + done.stderr
+
+
+def test_protocol_clients_log_in_with_http_basic_on_their_commune_only(
+    first_deploy: Deployed, deploy_env: Env
+) -> None:
+    otp = _one_time_password(deploy_env, "ours-les-bains", "sophie.lefevre")
+    ours, anse = _site(deploy_env, "ours-les-bains"), _site(deploy_env, "anse-aux-ours")
+    # No credentials: the client is asked for them (not sent to a login page it cannot follow).
+    status, _body, headers = _request(deploy_env, ours + "/dav/")
+    assert status == 401 and headers.get("WWW-Authenticate", "").startswith("Basic"), (status, headers)
+    # A one-time password must first be changed on the portal: Basic refuses it meanwhile.
+    status, _body, _headers = _request(deploy_env, ours + "/dav/", user="sophie.lefevre", password=otp)
+    assert status == 401
+    _change_password(deploy_env, "ours-les-bains", "sophie.lefevre", otp, NEW_PASSWORD)
+    status, body, _headers = _request(deploy_env, ours + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD)
+    assert status == 200, (status, body)
+    assert json.loads(body)["Remote-User"] == "sophie.lefevre"
+    status, body, _headers = _request(deploy_env, anse + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD)
+    assert status == 403, (status, body)
+    status, _body, _headers = _request(deploy_env, ours + "/dav/", user="sophie.lefevre", password="Faux-mot-2-passe")
+    assert status == 401
+
+
+def _change_password(env: Env, commune: str, login: str, old: str, new: str) -> None:
+    """What the person does on the portal (the browser test covers the pages themselves)."""
+    browser = Browser(env, f"basic-{login}")
+    try:
+        browser.open(_site(env, commune) + "/")
+        browser.login(login, old)
+        browser.change_password(new)
+        _wait_text(browser, "Identifiant")
+        browser.shot("changed")
+    finally:
+        browser.quit()
+
+
+def test_repeated_wrong_passwords_lock_the_account_and_ban_the_source(
+    first_deploy: Deployed, deploy_env: Env
+) -> None:
+    inventory = _inventory(deploy_env)
+    commune, login = "saint-aubin-des-combes", inventory.commune("saint-aubin-des-combes").agents[0].login
+    site = _site(deploy_env, commune)
+    host_name = inventory.commune(commune).host
+    host = admin_host(deploy_env, host_name)
+    # The lab hosts reach the controller at the first address of their network.
+    controller = inventory.host(host_name).address.rsplit(".", 1)[0] + ".1"
+    bastide("agent", "password", deploy_env["BASTIDE_INVENTORY"], commune, login, env=deploy_env)
+    try:
+        # The fifth failure locks the account and gets the source banned: no sixth request.
+        statuses = [_request(deploy_env, site + "/dav/", user=login, password=f"Faux-{i}-passe")[0] for i in range(5)]
+        assert statuses == [401] * 5, statuses
+        # The directory locked the account (ppolicy), whatever the password now.
+        state = json.loads(bastide("agent", "show", deploy_env["BASTIDE_INVENTORY"], commune, login, "--json",
+                                   env=deploy_env).stdout)  # fmt: skip
+        assert state["state"] == "locked", state
+        # fail2ban read nginx's log of the refused logins and banned the controller's address.
+        deadline = time.monotonic() + 30
+        banned = ""
+        while time.monotonic() < deadline and controller not in banned:
+            banned = host.check_output("fail2ban-client get bastide-basic-auth banned")
+            time.sleep(1)
+        assert controller in banned, banned
+    finally:
+        host.run(f"fail2ban-client set bastide-basic-auth unbanip {controller}")
+        # Lifts the directory's lock (and spends a new one-time password nobody will use).
+        bastide("agent", "password", deploy_env["BASTIDE_INVENTORY"], commune, login, env=deploy_env)
+    assert_no_secret_leaked(deploy_env, [])
