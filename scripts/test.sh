@@ -15,5 +15,5 @@ if ((${#browser[@]})); then
   apt-get install -y -qq --no-install-recommends "${browser[@]}"
 fi
 .venv/bin/ruff check cli tests roles bench
-.venv/bin/ansible-lint --offline --profile production roles playbooks
+.venv/bin/ansible-lint --offline --profile production roles playbooks tests/roles
 exec .venv/bin/pytest "$@"

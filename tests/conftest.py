@@ -22,7 +22,14 @@ if str(TESTS) not in sys.path:
 # (the bastide commands the tests start inherit it).
 TEST_ROLES = TESTS / "roles"
 os.environ["BASTIDE_ROLES_PATH"] = os.pathsep.join(
-    [str(TEST_ROLES), *(p for p in os.environ.get("BASTIDE_ROLES_PATH", "").split(os.pathsep) if p and p != str(TEST_ROLES))]
+    [
+        str(TEST_ROLES),
+        *(
+            p
+            for p in os.environ.get("BASTIDE_ROLES_PATH", "").split(os.pathsep)
+            if p and p != str(TEST_ROLES)
+        ),
+    ]
 )
 
 pytest_plugins = ["lab_fixtures"]

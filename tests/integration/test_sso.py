@@ -51,10 +51,8 @@ def _site(env: Env, commune: str) -> str:
 
 
 def _one_time_password(env: Env, commune: str, login: str) -> str:
-    out = bastide("agent", "password", env["BASTIDE_INVENTORY"], commune, login, env=env).stdout
-    lines = out.splitlines()
-    index = next(i for i, line in enumerate(lines) if login in line and ":" in line)
-    return lines[index + 1].strip()
+    # Printed alone on standard output (the explanations go to standard error).
+    return bastide("agent", "password", env["BASTIDE_INVENTORY"], commune, login, env=env).stdout.strip()
 
 
 class Browser:
@@ -71,8 +69,14 @@ class Browser:
         options.binary_location = "/usr/bin/chromium"
         # The lab's ACME CA (pebble) is new at every lab start and not in chromium's store;
         # the certificates themselves are checked by the nginx and pki checks.
-        for argument in ("--headless=new", "--no-sandbox", "--ignore-certificate-errors",
-                         f"--host-resolver-rules={rules}", "--window-size=1200,900", "--lang=fr-FR"):
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--ignore-certificate-errors",
+            f"--host-resolver-rules={rules}",
+            "--window-size=1200,900",
+            "--lang=fr-FR",
+        ):
             options.add_argument(argument)  # fmt: skip
         options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
         self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -88,7 +92,9 @@ class Browser:
         self.driver.get(url)
 
     def wait_for(self, by: str, value: str) -> Any:
-        return WebDriverWait(self.driver, 20).until(expected_conditions.presence_of_element_located((by, value)))
+        return WebDriverWait(self.driver, 20).until(
+            expected_conditions.presence_of_element_located((by, value))
+        )
 
     def text(self) -> str:
         return str(self.driver.find_element(By.TAG_NAME, "body").text)
@@ -296,12 +302,18 @@ def test_protocol_clients_log_in_with_http_basic_on_their_commune_only(
     status, _body, _headers = _request(deploy_env, ours + "/dav/", user="sophie.lefevre", password=otp)
     assert status == 401
     _change_password(deploy_env, "ours-les-bains", "sophie.lefevre", otp, NEW_PASSWORD)
-    status, body, _headers = _request(deploy_env, ours + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD)
+    status, body, _headers = _request(
+        deploy_env, ours + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD
+    )
     assert status == 200, (status, body)
     assert json.loads(body)["Remote-User"] == "sophie.lefevre"
-    status, body, _headers = _request(deploy_env, anse + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD)
+    status, body, _headers = _request(
+        deploy_env, anse + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD
+    )
     assert status == 403, (status, body)
-    status, _body, _headers = _request(deploy_env, ours + "/dav/", user="sophie.lefevre", password="Faux-mot-2-passe")
+    status, _body, _headers = _request(
+        deploy_env, ours + "/dav/", user="sophie.lefevre", password="Faux-mot-2-passe"
+    )
     assert status == 401
 
 
@@ -331,7 +343,9 @@ def test_repeated_wrong_passwords_lock_the_account_and_ban_the_source(
     bastide("agent", "password", deploy_env["BASTIDE_INVENTORY"], commune, login, env=deploy_env)
     try:
         # The fifth failure locks the account and gets the source banned: no sixth request.
-        statuses = [_request(deploy_env, site + "/dav/", user=login, password=f"Faux-{i}-passe")[0] for i in range(5)]
+        statuses = [
+            _request(deploy_env, site + "/dav/", user=login, password=f"Faux-{i}-passe")[0] for i in range(5)
+        ]
         assert statuses == [401] * 5, statuses
         # The directory locked the account (ppolicy), whatever the password now.
         state = json.loads(bastide("agent", "show", deploy_env["BASTIDE_INVENTORY"], commune, login, "--json",

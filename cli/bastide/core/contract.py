@@ -170,11 +170,14 @@ def _discover(dirs: tuple[Path, ...]) -> dict[str, ServiceRole]:
                     f"{contract_file}: service {service.name!r} is already declared by "
                     f"{found[service.name].path / CONTRACT_FILE}"
                 )
-            taken = next((s for s in found.values() if s.contract.subdomain == service.contract.subdomain), None)
+            taken = next(
+                (s for s in found.values() if s.contract.subdomain == service.contract.subdomain), None
+            )
             if taken is not None:
                 raise ContractError(
-                    f"{contract_file}: subdomain {service.contract.subdomain!r} is already the one of service "
-                    f"{taken.name!r} ({taken.path / CONTRACT_FILE}): each service answers at a name of its own"
+                    f"{contract_file}: subdomain {service.contract.subdomain!r} is already the one of "
+                    f"service {taken.name!r} ({taken.path / CONTRACT_FILE}): each service answers at a "
+                    "name of its own"
                 )
             found[service.name] = service
     return found

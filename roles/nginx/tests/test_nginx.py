@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+
 def _sites(communes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     sites = [(c, s) for c in communes for s in c["sites"]]
     assert sites, "this host serves no site"
@@ -43,7 +44,9 @@ def test_https_headers_and_login_redirect(
         assert headers["server"] == "nginx", "the version must not be disclosed"
 
 
-def test_http_redirects_to_https_except_acme(communes: list[dict[str, Any]], web_get: Callable[..., Any]) -> None:
+def test_http_redirects_to_https_except_acme(
+    communes: list[dict[str, Any]], web_get: Callable[..., Any]
+) -> None:
     for _commune, site in _sites(communes):
         answer = web_get(site["fqdn"], "http", "/some/page?x=1")
         assert answer["status"] == 301

@@ -24,7 +24,9 @@ print(json.dumps({"status": resp.status, "body": resp.read().decode("utf-8", "re
 """
 
 
-def _instances(hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any], str]]:
+def _instances(
+    hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> list[tuple[str, str, dict[str, Any], str]]:
     """(commune slug, service, contract, upstream target) for each service of each commune."""
     services = hostvars["bastide_services"]
     found = []
@@ -47,39 +49,57 @@ def _ask(host: Any, target: str, path: str, headers: dict[str, str] | None = Non
         return json.loads(host.check_output(f"python3 -c {shlex.quote(_PROBE)} {args}"))
 
 
-def test_units_run_with_their_memory_limit(host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> None:
+def test_units_run_with_their_memory_limit(
+    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> None:
     units = {"K": 1024, "M": 1024**2, "G": 1024**3}
     for slug, service, contract, _target in _instances(hostvars, communes):
         for unit in contract["units"]:
             name = unit["name"].replace("{commune}", slug)
             shown = dict(
                 line.split("=", 1)
-                for line in host.check_output(f"systemctl show -p ActiveState -p MemoryMax {shlex.quote(name)}").splitlines()
+                for line in host.check_output(
+                    f"systemctl show -p ActiveState -p MemoryMax {shlex.quote(name)}"
+                ).splitlines()
             )
             assert shown["ActiveState"] == "active", f"{service} of {slug}: {name} is {shown['ActiveState']}"
             limit = unit["memory_max"]
             assert int(shown["MemoryMax"]) == int(limit[:-1]) * units[limit[-1]], (name, shown["MemoryMax"])
 
 
-def test_upstreams_answer_their_health_path(host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> None:
+def test_upstreams_answer_their_health_path(
+    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> None:
     for slug, service, contract, target in _instances(hostvars, communes):
         answer = _ask(host, target, contract["health"])
         assert answer["status"] == 200, f"{service} of {slug} ({target}{contract['health']}): {answer}"
 
 
-def test_upstreams_listen_on_the_host_only(host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> None:
+def test_upstreams_listen_on_the_host_only(
+    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> None:
     listening = host.check_output("ss -Htln").split()
     for slug, service, _contract, target in _instances(hostvars, communes):
         if target.startswith("/"):
             continue
-        exposed = [word for word in listening if word.endswith(f":{target}") and not word.startswith(("127.", "[::1]"))]
+        exposed = [
+            word
+            for word in listening
+            if word.endswith(f":{target}") and not word.startswith(("127.", "[::1]"))
+        ]
         assert not exposed, f"{service} of {slug} listens on {exposed}: upstreams listen on 127.0.0.1 only"
 
 
-def test_upstreams_refuse_forged_identity_headers(host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]) -> None:
+def test_upstreams_refuse_forged_identity_headers(
+    host: Any, hostvars: dict[str, Any], communes: list[dict[str, Any]]
+) -> None:
     for slug, service, _contract, target in _instances(hostvars, communes):
-        forged = {"Remote-User": "admin", "Remote-Groups": slug, "Remote-Email": "admin@example.org",
-                  "X-Bastide-Secret": "guess"}
+        forged = {
+            "Remote-User": "admin",
+            "Remote-Groups": slug,
+            "Remote-Email": "admin@example.org",
+            "X-Bastide-Secret": "guess",
+        }
         answer = _ask(host, target, "/", forged)
         assert answer["status"] in (401, 403), f"{service} of {slug} accepted forged headers: {answer}"
         assert "admin@example.org" not in answer["body"]

@@ -6,10 +6,12 @@ directory's password is only where the portal runs."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any
 
 CONF = "/var/lib/lemonldap-ng/conf"
+_READ_LATIN1 = 'import sys; sys.stdout.write(open(sys.argv[1], "rb").read().decode("latin-1"))'
 
 
 def _portal_here(hostvars: dict[str, Any]) -> bool:
@@ -19,14 +21,17 @@ def _portal_here(hostvars: dict[str, Any]) -> bool:
 def _configuration(host: Any) -> dict[str, Any]:
     with host.sudo():
         latest = host.check_output(f"ls -1v {CONF}/lmConf-*.json | tail -n 1")
-        raw = host.check_output(f"python3 -c 'import sys; sys.stdout.write(open(sys.argv[1], \"rb\").read().decode(\"latin-1\"))' {latest}")
+        # LemonLDAP::NG writes its configuration's accented letters in Latin-1.
+        raw = host.check_output(f"python3 -c {shlex.quote(_READ_LATIN1)} {latest}")
     return json.loads(raw)
 
 
 def test_the_handler_runs_within_its_memory_limit(host: Any) -> None:
     shown = dict(
         line.split("=", 1)
-        for line in host.check_output("systemctl show -p ActiveState -p MemoryMax lemonldap-ng-fastcgi-server").splitlines()
+        for line in host.check_output(
+            "systemctl show -p ActiveState -p MemoryMax lemonldap-ng-fastcgi-server"
+        ).splitlines()
     )
     assert shown["ActiveState"] == "active"
     assert shown["MemoryMax"] != "infinity"

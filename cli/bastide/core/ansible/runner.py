@@ -23,11 +23,11 @@ from typing import Any
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bastide.core import contract
 from bastide.core.ansible.events import RunSummary
 from bastide.core.ansible.render import render
 from bastide.core.inventory import Inventory
 from bastide.errors import EnvironmentProblem
-from bastide.core import contract
 from bastide.paths import ansible_plugins_dir, playbooks_dir, state_dir, templates_dir
 
 EventHandler = Callable[[RunSummary, dict[str, Any]], None]

@@ -12,8 +12,8 @@ commune's backups are encrypted with a key of its own.
 With an ``identity`` section, the directory's service accounts: per commune
 ``directory-reader`` (its read-only account, confined to its branch) and ``_syndicat``'s
 ``directory-portal`` (the portal's), ``_syndicat``'s ``sso-key`` (the SSO portal's and handlers'
-key) and per commune ``sso-header`` (the secret header its backends require). People's one-time passwords are made by ``bastide agent
-password``, not here.
+key) and per commune ``sso-header`` (the secret header its backends require). People's one-time
+passwords are made by ``bastide agent password``, not here.
 
 Secrets made elsewhere (the internal CA key, S3 credentials from the provider) are stored
 with ``Keyring.put`` and are not listed here.
@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
 
 SSO_KEY = "sso-key"
 BACKEND_HEADER_SECRET = "sso-header"

@@ -15,10 +15,16 @@ def test_instances_are_sandboxed(host: Any, communes: list[dict[str, Any]]) -> N
         shown = dict(
             line.split("=", 1)
             for line in host.check_output(
-                f"systemctl show -p DynamicUser -p ProtectSystem -p PrivateTmp -p PrivateNetwork bastide-whoami@{slug}"
+                "systemctl show -p DynamicUser -p ProtectSystem -p PrivateTmp -p PrivateNetwork "
+                f"bastide-whoami@{slug}"
             ).splitlines()
         )
-        assert shown == {"DynamicUser": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "PrivateNetwork": "yes"}
+        assert shown == {
+            "DynamicUser": "yes",
+            "ProtectSystem": "strict",
+            "PrivateTmp": "yes",
+            "PrivateNetwork": "yes",
+        }
 
 
 def test_each_instance_has_its_state_directory(host: Any, communes: list[dict[str, Any]]) -> None:
