@@ -19,6 +19,7 @@ import os
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import pyotp
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -97,10 +99,24 @@ class Browser:
         )
 
     def text(self) -> str:
-        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+        try:
+            return str(self.driver.find_element(By.TAG_NAME, "body").text)
+        except StaleElementReferenceException:  # the page was being replaced
+            return ""
+
+    def wait_login_form(self) -> Any:
+        """The portal's login form, translated (its placeholders are set by the portal's script)."""
+        WebDriverWait(self.driver, 20).until(
+            lambda d: (
+                d.find_elements(By.ID, "passwordfield")
+                and not d.find_elements(By.ID, "newpassword")
+                and d.find_element(By.ID, "userfield").get_attribute("placeholder")
+            )
+        )
+        return self.driver.find_element(By.ID, "userfield")
 
     def login(self, user: str, password: str) -> None:
-        field = self.wait_for(By.ID, "userfield")
+        field = self.wait_login_form()
         if not field.get_attribute("value"):
             field.send_keys(user)
         self.driver.find_element(By.ID, "passwordfield").send_keys(password)
@@ -139,15 +155,16 @@ def test_an_agent_changes_their_one_time_password_and_enters_only_their_commune(
 ) -> None:
     otp = _one_time_password(deploy_env, "ours-les-bains", "karim.benali")
     browser.open(_site(deploy_env, "ours-les-bains") + "/registre")
-    browser.wait_for(By.ID, "userfield")
+    field = browser.wait_login_form()
     assert "auth." in browser.driver.current_url, "a protected page without a session goes to the portal"
-    assert "Identifiant" in _wait_text(browser, "Identifiant"), "the portal speaks French"
+    assert field.get_attribute("placeholder") == "Identifiant", "the portal speaks French"
+    assert "Se connecter" in _wait_text(browser, "Se connecter")
     browser.shot("portal")
     browser.login("karim.benali", otp)
     assert "doit être changé" in _wait_text(browser, "doit être changé")
     browser.shot("must-change")
     browser.change_password(NEW_PASSWORD)
-    _wait_text(browser, "Identifiant")
+    browser.wait_login_form()
     browser.shot("changed")
     browser.login("karim.benali", NEW_PASSWORD)
     text = _wait_text(browser, "Karim Benali", "ours-les-bains")
@@ -184,13 +201,12 @@ def test_a_commune_that_requires_totp_lets_nobody_in_without_the_code(
     browser.open(site + "/")
     browser.login(login, otp)
     browser.change_password(NEW_PASSWORD)
-    _wait_text(browser, "Identifiant")
     browser.login(login, NEW_PASSWORD)
     # No second factor yet: the portal asks to enrol one and opens nothing.
     browser.wait_for(By.CSS_SELECTOR, "a[href='/2fregisters/totp']")
     browser.shot("must-enrol")
     browser.open(site + "/")
-    browser.wait_for(By.ID, "userfield")
+    browser.wait_login_form()
     assert "auth." in browser.driver.current_url, "no session without the second factor"
     browser.login(login, NEW_PASSWORD)
     browser.wait_for(By.CSS_SELECTOR, "a[href='/2fregisters/totp']").click()
@@ -228,14 +244,23 @@ def test_a_commune_that_requires_totp_lets_nobody_in_without_the_code(
 
 
 def _request(
-    env: Env, url: str, headers: dict[str, str] | None = None, user: str = "", password: str = ""
+    env: Env,
+    url: str,
+    headers: dict[str, str] | None = None,
+    user: str = "",
+    password: str = "",
+    data: dict[str, str] | None = None,
 ) -> tuple[int, str, dict[str, str]]:
-    """One request from the controller to a lab site, to the address the inventory gives it
-    (the TLS name is the site's, the certificate is not checked here)."""
+    """One request from the controller to a lab site or the portal, to the address the inventory
+    gives it (the TLS name is the site's, the certificate is not checked here); a POST of the
+    form ``data`` if given."""
     inventory = _inventory(env)
     host = url.split("/")[2]
-    commune = next(c for c in inventory.communes if host.endswith(c.domain))
-    address = inventory.host(commune.host).address
+    if inventory.identity is not None and host == inventory.identity.portal:
+        address = inventory.host(inventory.identity.host).address
+    else:
+        commune = next(c for c in inventory.communes if host.endswith(c.domain))
+        address = inventory.host(commune.host).address
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -262,7 +287,8 @@ def _request(
 
     opener = urllib.request.build_opener(_Direct(), _NoRedirect())
     try:
-        with opener.open(urllib.request.Request(url, headers=sent), timeout=30) as answer:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        with opener.open(urllib.request.Request(url, data=body, headers=sent), timeout=30) as answer:
             return answer.status, answer.read().decode("utf-8", "replace"), dict(answer.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
@@ -324,7 +350,7 @@ def _change_password(env: Env, commune: str, login: str, old: str, new: str) -> 
         browser.open(_site(env, commune) + "/")
         browser.login(login, old)
         browser.change_password(new)
-        _wait_text(browser, "Identifiant")
+        browser.wait_login_form()
         browser.shot("changed")
     finally:
         browser.quit()
@@ -363,3 +389,93 @@ def test_repeated_wrong_passwords_lock_the_account_and_ban_the_source(
         # Lifts the directory's lock (and spends a new one-time password nobody will use).
         bastide("agent", "password", deploy_env["BASTIDE_INVENTORY"], commune, login, env=deploy_env)
     assert_no_secret_leaked(deploy_env, [])
+
+
+def _verify_id_token(env: Env, token: str, client_id: str, nonce: str) -> dict[str, Any]:
+    """The ID token's claims, after checking its RS256 signature against the portal's published
+    keys, its issuer, audience, nonce and lifetime."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    def b64(part: str) -> bytes:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    portal = _inventory(env).identity.portal
+    header_b64, claims_b64, signature_b64 = token.split(".")
+    header = json.loads(b64(header_b64))
+    assert header["alg"] == "RS256", header
+    status, body, _headers = _request(env, f"https://{portal}/oauth2/jwks")
+    assert status == 200, body
+    [key] = [k for k in json.loads(body)["keys"] if k["kid"] == header["kid"]]
+    numbers = rsa.RSAPublicNumbers(int.from_bytes(b64(key["e"]), "big"), int.from_bytes(b64(key["n"]), "big"))
+    numbers.public_key().verify(
+        b64(signature_b64), f"{header_b64}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
+    claims = json.loads(b64(claims_b64))
+    assert claims["iss"] == f"https://{portal}", claims
+    assert client_id in ([claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"]), claims
+    assert claims["nonce"] == nonce and claims["exp"] > time.time(), claims
+    return claims
+
+
+def test_the_portal_is_an_openid_connect_provider_for_the_communes_services(
+    first_deploy: Deployed, deploy_env: Env, browser: Browser
+) -> None:
+    """The test service's contract says it speaks OpenID Connect: the portal has a client for
+    each commune's instance, whose secret is in the commune's keyring. The test plays that client:
+    the browser logs in and is sent back with a code, which the client exchanges for tokens."""
+    from lab_fixtures import private_keyring
+
+    commune, login = "ours-les-bains", "helene.martin"
+    portal = _inventory(deploy_env).identity.portal
+    site = _site(deploy_env, commune)
+    client_id = f"whoami-{commune}"
+    secret = private_keyring(deploy_env).get(commune, "oidc-whoami").decode()
+    redirect = f"{site}/oidc/callback"
+    _change_password(deploy_env, commune, login, _one_time_password(deploy_env, commune, login), NEW_PASSWORD)
+
+    nonce, state = base64.urlsafe_b64encode(os.urandom(12)).decode(), "etat-1"
+    query = urllib.parse.urlencode(
+        {"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
+         "scope": "openid profile email", "state": state, "nonce": nonce}
+    )  # fmt: skip
+    browser.open(f"https://{portal}/oauth2/authorize?{query}")
+    browser.login(login, NEW_PASSWORD)
+    WebDriverWait(browser.driver, 20).until(lambda d: d.current_url.startswith(redirect))
+    browser.shot("back-with-code")
+    back = urllib.parse.parse_qs(urllib.parse.urlsplit(browser.driver.current_url).query)
+    assert back["state"] == [state]
+    code = back["code"][0]
+
+    token_url = f"https://{portal}/oauth2/token"
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
+    wrong = "Basic " + base64.b64encode(f"{client_id}:wrong-secret".encode()).decode()
+    status, _body, _headers = _request(deploy_env, token_url, {"Authorization": wrong}, data=form)
+    assert status in (400, 401), "a wrong client secret gets no token"
+    basic = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    status, body, _headers = _request(deploy_env, token_url, {"Authorization": basic}, data=form)
+    assert status == 200, body
+    tokens = json.loads(body)
+    claims = _verify_id_token(deploy_env, tokens["id_token"], client_id, nonce)
+    assert claims["sub"] == login
+    status, body, _headers = _request(
+        deploy_env, f"https://{portal}/oauth2/userinfo", {"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert status == 200, body
+    info = json.loads(body)
+    assert (info["preferred_username"], info["name"]) == (login, "Hélène Martin"), info
+    assert info["email"] == "maire@ours-les-bains.example.fr"
+    # A code serves once.
+    status, _body, _headers = _request(deploy_env, token_url, {"Authorization": basic}, data=form)
+    assert status != 200
+
+    # Someone of another commune gets no code for this commune's service.
+    other, other_commune = "fabienne.louis-joseph", "anse-aux-ours"
+    otp = _one_time_password(deploy_env, other_commune, other)
+    _change_password(deploy_env, other_commune, other, otp, NEW_PASSWORD)
+    browser.driver.delete_all_cookies()
+    browser.open(f"https://{portal}/oauth2/authorize?{query}")
+    browser.login(other, NEW_PASSWORD)
+    time.sleep(3)
+    browser.shot("other-commune-refused")
+    assert not browser.driver.current_url.startswith(redirect), browser.driver.current_url

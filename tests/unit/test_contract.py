@@ -75,7 +75,9 @@ def test_the_whoami_contract_loads() -> None:
         ("/", "sso"),
         ("/dav/", "basic"),
         ("/public/", "public"),
+        ("/oidc/", "oidc"),
     ]
+    assert declared.oidc is not None and declared.oidc.redirect_paths == ("/oidc/callback",)
     assert declared.upstream.socket == "/run/bastide-whoami/{commune}/http.sock"
     assert declared.upstream.port is None
     assert declared.health == "/healthz"
@@ -345,3 +347,70 @@ def test_a_bad_contract_on_the_path_breaks_the_catalogue(
     with pytest.raises(ContractError, match=r"locations\.1\.auth") as raised:
         catalogue.services()
     assert str(role / "meta" / "bastide.yml") in str(raised.value)
+
+
+# --------------------------------------------------------------- plugging in by the contract alone
+
+
+def test_a_copied_service_role_plugs_in_with_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second service made by copying the test service's role and changing its contract only:
+    the rendered inventory gives nginx its sites, the playbook includes its role, the keyring
+    makes its secrets and verify runs its checks, without a line of bastide changed."""
+    import shutil
+
+    from bastide.core import verify
+    from bastide.core.ansible.render import render
+    from bastide.core.keys.required import required_secrets
+
+    copy_dir = tmp_path / "roles"
+    shutil.copytree(WHOAMI, copy_dir / "quisuisje")
+    (copy_dir / "quisuisje" / "tests" / "test_whoami.py").rename(
+        copy_dir / "quisuisje" / "tests" / "test_quisuisje.py"
+    )
+    changed = service("quisuisje", "qui", needs=["redis"])
+    changed["checks"] = "tests/test_quisuisje.py"
+    (copy_dir / "quisuisje" / "meta" / "bastide.yml").write_text(yaml.safe_dump(changed), encoding="utf-8")
+    on_path(monkeypatch, TESTS / "roles", copy_dir)
+
+    inventory_dir = tmp_path / "inventory"
+    shutil.copytree(TESTS / "fixtures" / "syndicat", inventory_dir)
+    commune_file = inventory_dir / "communes" / "ours-les-bains.yml"
+    commune_file.write_text(
+        commune_file.read_text(encoding="utf-8").replace(
+            "services: [whoami]", "services: [whoami, quisuisje]"
+        ),
+        encoding="utf-8",
+    )
+    syndicat_file = inventory_dir / "syndicat.yml"
+    syndicat_file.write_text(
+        syndicat_file.read_text(encoding="utf-8").replace(
+            "services: [whoami]", "services: [whoami, quisuisje]"
+        ),
+        encoding="utf-8",
+    )
+    inventory = load(inventory_dir)
+    assert [s.fqdn for s in inventory.commune("ours-les-bains").sites()] == [
+        "whoami.ours-les-bains.example.fr",
+        "qui.ours-les-bains.example.fr",
+    ]
+    rendered = render(inventory)
+    everything = rendered["all"]
+    assert everything["vars"]["bastide_services"]["quisuisje"]["role"] == "quisuisje"
+    assert "qui.ours-les-bains.example.fr" in {s["fqdn"] for s in everything["vars"]["bastide_sites"]}
+    host = inventory.commune("ours-les-bains").host
+    assert host in everything["children"]["service_quisuisje"]["hosts"]
+    assert host in everything["children"]["backend_redis"]["hosts"]
+    secrets = {(s.scope, s.name) for s in required_secrets(inventory)}
+    assert {("ours-les-bains", "app-quisuisje"), ("ours-les-bains", "redis-quisuisje")} <= secrets
+    assert ("ours-les-bains", "postgresql-quisuisje") not in secrets
+    checks = verify.host_tests(everything["children"], host)
+    assert copy_dir / "quisuisje" / "tests" / "test_quisuisje.py" in checks
+    assert WHOAMI / "tests" / "test_whoami.py" in checks
+    # The playbook includes each service's role by the name the contract's render gives it.
+    site = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text(encoding="utf-8"))
+    [services_play] = [p for p in site if p["name"] == "The communes' services"]
+    assert services_play["tasks"][0]["ansible.builtin.include_role"]["name"] == (
+        "{{ bastide_services[bastide_service].role }}"
+    )

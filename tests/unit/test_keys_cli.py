@@ -106,9 +106,10 @@ def test_lifecycle_without_a_value_in_any_output(cli: Cli, inventory: Path, tmp_
     cli("keys", "operator", "remove", inventory, "alice", expect=2)  # the last one
 
     values = all_values(inventory)
-    # Per commune: backup-repository, app-, postgresql- and redis-whoami, directory-reader and
-    # sso-header; for the syndicat: directory-portal and sso-key.
-    assert len(values) == 4 * 6 + 2
+    # Per commune: backup-repository, app-, postgresql- and redis-whoami, directory-reader,
+    # sso-header and oidc-whoami (whoami speaks OpenID Connect); for the syndicat:
+    # directory-portal, sso-key and oidc-signing-key.
+    assert len(values) == 4 * 7 + 3
     for output in cli.outputs:
         for value in values + before:
             assert value not in output

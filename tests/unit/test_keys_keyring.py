@@ -412,6 +412,7 @@ def test_required_secrets_of_an_inventory_with_identity() -> None:
     assert {(s.name, s.kind) for s in specs if s.scope == "_syndicat"} == {
         ("directory-portal", "password"),
         ("sso-key", "app-secret"),
+        ("oidc-signing-key", "rsa-key"),
     }
     assert {(s.name, s.kind) for s in specs if s.scope == "ortu-di-l-orsu"} == {
         ("backup-repository", "password"),
@@ -420,8 +421,22 @@ def test_required_secrets_of_an_inventory_with_identity() -> None:
         ("redis-whoami", "password"),
         ("directory-reader", "password"),
         ("sso-header", "app-secret"),
+        ("oidc-whoami", "app-secret"),
     }
     assert {s.scope for s in specs} == {
         "_syndicat", "anse-aux-ours", "ortu-di-l-orsu", "ours-les-bains", "saint-aubin-des-combes"
     }  # fmt: skip
-    assert len(specs) == 2 + 4 * 6
+    assert len(specs) == 3 + 4 * 7
+
+
+def test_an_rsa_key_secret_is_a_fresh_3072_bit_private_key() -> None:
+    """The SSO portal signs OpenID Connect tokens with it; each one is new."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from bastide.core.keys.generate import generate
+
+    first, second = generate("rsa-key"), generate("rsa-key")
+    assert first != second and first.startswith(b"-----BEGIN PRIVATE KEY-----")
+    key = serialization.load_pem_private_key(first, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 3072

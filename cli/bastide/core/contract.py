@@ -70,6 +70,21 @@ class Location(_Strict):
         return value
 
 
+class Oidc(_Strict):
+    """A service that logs people in itself with OpenID Connect: the portal gets one client per
+    commune (``<service>-<commune>``, its secret in the commune's keyring as ``oidc-<service>``),
+    which may send people back only to these paths of the commune's site."""
+
+    redirect_paths: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("redirect_paths")
+    @classmethod
+    def _absolute(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not path.startswith("/") for path in value):
+            raise ValueError("a redirect path starts with /")
+        return value
+
+
 class Unit(_Strict):
     """A systemd unit the service runs per commune (``{commune}`` in the name) and its memory limit."""
 
@@ -99,6 +114,7 @@ class Contract(_Strict):
     upstream: Upstream
     locations: tuple[Location, ...]
     health: str = Field(pattern=r"^/")
+    oidc: Oidc | None = None
     units: tuple[Unit, ...]
     data: Data = Data()
     backup: Backup = Backup()
@@ -111,6 +127,8 @@ class Contract(_Strict):
             raise ValueError("locations must include the path /")
         if len(set(paths)) != len(paths):
             raise ValueError("a path is listed twice in locations")
+        if any(loc.auth == "oidc" for loc in self.locations) != (self.oidc is not None):
+            raise ValueError("a service with an oidc location declares oidc (its redirect paths), and only then")
         return self
 
 

@@ -56,6 +56,7 @@ class Service:
             "units": self.contract["units"],
             "data": self.contract["data"],
             "backup": self.contract["backup"],
+            "oidc": self.contract["oidc"],
         }
 
 

@@ -12,7 +12,9 @@ commune's backups are encrypted with a key of its own.
 With an ``identity`` section, the directory's service accounts: per commune
 ``directory-reader`` (its read-only account, confined to its branch) and ``_syndicat``'s
 ``directory-portal`` (the portal's), ``_syndicat``'s ``sso-key`` (the SSO portal's and handlers'
-key) and per commune ``sso-header`` (the secret header its backends require). People's one-time
+key), ``oidc-signing-key`` (the key its OpenID Connect tokens are signed with), and per commune
+``sso-header`` (the secret header its backends require) and ``oidc-<service>`` for each service
+that speaks OpenID Connect (its client secret). People's one-time
 passwords are made by ``bastide agent password``, not here.
 
 Secrets made elsewhere (the internal CA key, S3 credentials from the provider) are stored
@@ -27,6 +29,12 @@ from typing import Any
 
 SSO_KEY = "sso-key"
 BACKEND_HEADER_SECRET = "sso-header"
+OIDC_SIGNING_KEY = "oidc-signing-key"
+
+
+def oidc_client_secret(service: str) -> str:
+    """The keyring name (commune scope) of a service's OpenID Connect client secret."""
+    return f"oidc-{service}"
 
 
 @dataclass(frozen=True, order=True)
@@ -44,9 +52,16 @@ def _catalogue_needs() -> dict[str, Sequence[str]]:
     return {name: service.needs for name, service in catalogue.services().items()}
 
 
+def _oidc_services() -> set[str]:
+    from bastide.core.inventory import catalogue
+
+    return {name for name, service in catalogue.services().items() if service.contract.get("oidc")}
+
+
 def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None = None) -> list[SecretSpec]:
     """Every generated secret ``inventory`` needs, sorted. ``needs`` maps a service to the
     backends it needs; by default it comes from the services' contracts."""
+    from_catalogue = needs is None
     needs = _catalogue_needs() if needs is None else needs
     specs: set[SecretSpec] = set()
     for commune in inventory.communes:
@@ -61,7 +76,13 @@ def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None =
         specs.add(SecretSpec(directory.SYNDICAT_SCOPE, directory.PORTAL_SECRET, "password"))
         # LemonLDAP::NG's own key, the same for the portal and every handler.
         specs.add(SecretSpec(directory.SYNDICAT_SCOPE, SSO_KEY, "app-secret"))
+        # The key the portal signs OpenID Connect tokens with.
+        specs.add(SecretSpec(directory.SYNDICAT_SCOPE, OIDC_SIGNING_KEY, "rsa-key"))
+        oidc = _oidc_services() if from_catalogue else set()
         for commune in inventory.communes:
+            for service in commune.services:
+                if service in oidc:
+                    specs.add(SecretSpec(commune.slug, oidc_client_secret(service), "app-secret"))
             specs.add(SecretSpec(commune.slug, directory.READER_SECRET, "password"))
             # The header nginx adds to every request it sends to the commune's backends.
             specs.add(SecretSpec(commune.slug, BACKEND_HEADER_SECRET, "app-secret"))
