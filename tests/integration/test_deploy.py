@@ -378,7 +378,7 @@ def test_internal_certificates_renew_from_the_administration_host_timer(
         lambda sites: all(sites[f]["serial"] == aged_serials[c] for f, c in by_commune.items()),
     )
     assert code == 1, "five days left is an alarm"
-    assert {s["state"] for s in aged_sites.values()} == {"overdue"}, aged_sites
+    assert {aged_sites[f]["state"] for f in by_commune} == {"overdue"}, aged_sites
     alarm = on_host.run("systemctl start bastide-tls-check.service")
     assert alarm.rc != 0, "the host's daily check fails while a certificate is near its end"
 

@@ -179,7 +179,12 @@ def test_survey_checks_every_site_of_the_host_against_the_syndicat_ca(serve: obj
     inventory = load(root)
     host = inventory.hosts[0].name
     fqdns = [site.fqdn for site in served.sites(inventory, [host])]
-    assert fqdns == ["whoami.ours-les-bains.example.fr", "whoami.saint-aubin-des-combes.example.fr"]
+    # The identity host's too: the SSO portal.
+    assert fqdns == [
+        "whoami.ours-les-bains.example.fr",
+        "whoami.saint-aubin-des-combes.example.fr",
+        "auth.vallee-ours.example.fr",
+    ]
     ca = make_ca()
     server = serve(make_leaf(fqdns, 60, ca))  # type: ignore[operator]
 

@@ -128,7 +128,9 @@ class Contract(_Strict):
         if len(set(paths)) != len(paths):
             raise ValueError("a path is listed twice in locations")
         if any(loc.auth == "oidc" for loc in self.locations) != (self.oidc is not None):
-            raise ValueError("a service with an oidc location declares oidc (its redirect paths), and only then")
+            raise ValueError(
+                "a service with an oidc location declares oidc (its redirect paths), and only then"
+            )
         return self
 
 

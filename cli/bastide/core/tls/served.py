@@ -37,6 +37,10 @@ STATES = (OK, DUE, OVERDUE, EXPIRED, WRONG_NAME, UNTRUSTED, UNREACHABLE)
 HEALTHY = (OK, DUE)
 
 
+# The "commune" of the portal's row: it belongs to the syndicat.
+PORTAL_SCOPE = "_syndicat"
+
+
 @dataclass(frozen=True)
 class Site:
     host: str
@@ -85,6 +89,11 @@ def sites(inventory: Inventory, limit_hosts: Iterable[str] | None = None) -> lis
         address = inventory.host(commune.host).address
         for site in commune.sites():
             found.append(Site(commune.host, address, commune.slug, site.service, site.fqdn))
+    identity = inventory.identity
+    if identity is not None and (wanted is None or identity.host in wanted):
+        # The SSO portal: every login goes through it (its certificate also covers the directory).
+        address = inventory.host(identity.host).address
+        found.append(Site(identity.host, address, PORTAL_SCOPE, "portal", identity.portal))
     return found
 
 
