@@ -324,26 +324,26 @@ def test_forged_identity_headers_are_refused(first_deploy: Deployed, deploy_env:
 def test_protocol_clients_log_in_with_http_basic_on_their_commune_only(
     first_deploy: Deployed, deploy_env: Env
 ) -> None:
-    otp = _one_time_password(deploy_env, "ours-les-bains", "sophie.lefevre")
+    otp = _one_time_password(deploy_env, "ours-les-bains", "nadia.haddad")
     ours, anse = _site(deploy_env, "ours-les-bains"), _site(deploy_env, "anse-aux-ours")
     # No credentials: the client is asked for them (not sent to a login page it cannot follow).
     status, _body, headers = _request(deploy_env, ours + "/dav/")
     assert status == 401 and headers.get("WWW-Authenticate", "").startswith("Basic"), (status, headers)
     # A one-time password must first be changed on the portal: Basic refuses it meanwhile.
-    status, _body, _headers = _request(deploy_env, ours + "/dav/", user="sophie.lefevre", password=otp)
+    status, _body, _headers = _request(deploy_env, ours + "/dav/", user="nadia.haddad", password=otp)
     assert status == 401
-    _change_password(deploy_env, "ours-les-bains", "sophie.lefevre", otp, NEW_PASSWORD)
+    _change_password(deploy_env, "ours-les-bains", "nadia.haddad", otp, NEW_PASSWORD)
     status, body, _headers = _request(
-        deploy_env, ours + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD
+        deploy_env, ours + "/dav/x.json", user="nadia.haddad", password=NEW_PASSWORD
     )
     assert status == 200, (status, body)
-    assert json.loads(body)["Remote-User"] == "sophie.lefevre"
+    assert json.loads(body)["Remote-User"] == "nadia.haddad"
     status, body, _headers = _request(
-        deploy_env, anse + "/dav/x.json", user="sophie.lefevre", password=NEW_PASSWORD
+        deploy_env, anse + "/dav/x.json", user="nadia.haddad", password=NEW_PASSWORD
     )
     assert status == 403, (status, body)
     status, _body, _headers = _request(
-        deploy_env, ours + "/dav/", user="sophie.lefevre", password="Faux-mot-2-passe"
+        deploy_env, ours + "/dav/", user="nadia.haddad", password="Faux-mot-2-passe"
     )
     assert status == 401
 

@@ -109,3 +109,26 @@ def test_admin_networks_reach_the_firewall(tmp_path: Path) -> None:
     # A bare address is that address alone, written so nftables and fail2ban read it the same.
     assert variables["bastide_admin_networks"] == ["192.0.2.0/24", "2001:db8:1::/48", "203.0.113.7/32"]
     assert render(load(SYNDICAT))["all"]["vars"]["bastide_admin_networks"] == ["198.51.100.0/24"]
+
+
+def test_internal_mode_makes_the_hosts_trust_the_syndicat_ca(tmp_path: Path) -> None:
+    """The SSO handlers reach the portal over HTTPS: with the syndicat's own CA, every host
+    must trust it (the base role installs bastide_extra_cas into the system store)."""
+    from bastide.core import pki
+
+    root = tmp_path / "inventory"
+    shutil.copytree(SYNDICAT, root)
+    acme = render(load(root))["all"]["vars"]["bastide_extra_cas"]
+    assert "syndicat-internal-ca" not in {ca["name"] for ca in acme}
+    data = yaml.safe_load((root / "syndicat.yml").read_text(encoding="utf-8"))
+    data["settings"]["tls"] = {"mode": "internal"}
+    (root / "syndicat.yml").write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    from cryptography.hazmat.primitives import serialization
+
+    certificate = pki.build_ca_certificate(pki.new_ca_key(), syndicat_name="Test", domains=["example.fr"])
+    pki.ca_certificate_path(root).parent.mkdir(exist_ok=True)
+    pki.ca_certificate_path(root).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    cas = {ca["name"]: ca["pem"] for ca in render(load(root))["all"]["vars"]["bastide_extra_cas"]}
+    assert cas["syndicat-internal-ca"] == pki.ca_certificate_path(root).read_text(encoding="ascii")

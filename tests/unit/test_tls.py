@@ -4,6 +4,7 @@ before anything is written."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import socket
@@ -305,6 +306,8 @@ def test_timer_units_run_this_bastide_on_this_inventory(
     assert environment == {
         "BASTIDE_IDENTITY": str(identity.resolve()),
         "BASTIDE_STATE_DIR": str(tmp_path / "state"),
+        # The tests' service role (tests/conftest.py): the timer's runs know it too.
+        "BASTIDE_ROLES_PATH": os.environ["BASTIDE_ROLES_PATH"],
     }
     assert unit_values(timer_file.read_text(), "OnCalendar") == ["daily"]
     assert unit_values(timer_file.read_text(), "Persistent") == ["true"]

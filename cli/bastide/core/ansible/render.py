@@ -27,11 +27,20 @@ def _resolve(inventory: Inventory, path: str) -> Path:
     return candidate if candidate.is_absolute() else (inventory.root / candidate).resolve()
 
 
+# The name the syndicat's own CA is installed under in the hosts' trust store (internal mode).
+INTERNAL_CA_NAME = "syndicat-internal-ca"
+
+
 def _extra_cas(inventory: Inventory) -> list[dict[str, str]]:
     cas = []
     for entry in inventory.settings.extra_trusted_cas:
         path = _resolve(inventory, str(entry))
         cas.append({"name": path.stem, "pem": path.read_text(encoding="ascii")})
+    ca = inventory.root / "pki" / "ca.pem"
+    if inventory.settings.tls.mode == "internal" and ca.exists():
+        # The hosts talk to each other over HTTPS with the syndicat's certificates (the SSO
+        # handlers to the portal): they trust its CA like any other.
+        cas.append({"name": INTERNAL_CA_NAME, "pem": ca.read_text(encoding="ascii")})
     return cas
 
 

@@ -9,6 +9,7 @@ this inventory's keyring, the calendar expression is one systemd accepts.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bastide.core import contract
 from bastide.core.inventory import Inventory
 from bastide.core.inventory.formats import slugify
 from bastide.errors import EnvironmentProblem, InputError, Problem
@@ -102,6 +104,9 @@ def render_units(inventory: Inventory, identity: Path, on_calendar: str = DEFAUL
         "state_dir": str(state_dir().resolve()),
         "command": renew_command(root),
         "on_calendar": on_calendar,
+        # Services kept outside bastide (docs/service-contract.md): the timer's runs must know
+        # the same ones as the commands run by hand, or the inventory would not validate.
+        "roles_path": os.environ.get(contract.EXTRA_ROLES_ENV, ""),
     }
     return Units(
         name,
