@@ -249,8 +249,8 @@ def test_internal_ca_mode_issues_and_serves_syndicat_certificates(
 ) -> None:
     """The same inventory switched to ``tls.mode: internal``: bastide creates the syndicat's CA
     (key in the keyring, certificate beside the inventory), the host's certificates are re-issued
-    by it, nginx serves them, and the role checks pass. Runs last: it leaves the host on the
-    internal CA."""
+    by it, nginx serves them, and the role checks pass. It leaves the inventory in internal mode
+    and only this host re-deployed: the SSO tests, after, converge every host first."""
     from bastide.core import pki
 
     inventory_dir = Path(deploy_env["BASTIDE_INVENTORY"])

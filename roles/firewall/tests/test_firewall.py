@@ -134,7 +134,12 @@ def test_fail2ban_jails_active(host: Any, hostvars: dict[str, Any], communes: li
     portal = hostvars.get("bastide_identity", {}).get("host") == hostvars["inventory_hostname"]
     expected = (
         {"sshd", "recidive"}
-        | ({"bastide-web-login", "bastide-basic-auth"} if communes else set())
+        # with an HTTPS front door: commune sites, or the portal
+        | (
+            {"bastide-web-login", "bastide-basic-auth"}
+            if portal or any(c["sites"] for c in communes)
+            else set()
+        )
         | ({"bastide-portal"} if portal else set())
     )
     assert expected <= jails, status
