@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in python3 python3-venv python3-dev openssh-client git ca-certificates; do
+# Arguments: more Debian packages the caller needs too (scripts/test.sh: the browser).
+for pkg in python3 python3-venv python3-dev openssh-client git ca-certificates "$@"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -24,7 +24,6 @@ CONTRACT_FILE = Path("meta") / "bastide.yml"
 EXTRA_ROLES_ENV = "BASTIDE_ROLES_PATH"
 
 Auth = Literal["sso", "basic", "oidc", "public"]
-BACKENDS = ("postgresql", "redis")
 
 
 class _Strict(BaseModel):
@@ -180,7 +179,8 @@ def read(role_path: Path) -> ServiceRole:
 
 
 @cache
-def _discover(dirs: tuple[Path, ...]) -> dict[str, ServiceRole]:
+def discover(dirs: tuple[Path, ...]) -> dict[str, ServiceRole]:
+    """The services whose roles are in ``dirs`` (read once per tuple of directories)."""
     found: dict[str, ServiceRole] = {}
     for base in dirs:
         for contract_file in sorted(base.glob(f"*/{CONTRACT_FILE.as_posix()}")):
@@ -205,4 +205,4 @@ def _discover(dirs: tuple[Path, ...]) -> dict[str, ServiceRole]:
 
 def services() -> dict[str, ServiceRole]:
     """Every service whose role declares the contract, by service name."""
-    return _discover(tuple(role_dirs()))
+    return discover(tuple(role_dirs()))

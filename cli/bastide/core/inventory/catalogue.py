@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -85,8 +86,14 @@ def providers() -> dict[str, Provider]:
 
 def services() -> dict[str, Service]:
     """The services bastide can deploy: every role with a contract (web services: 443 and 80)."""
+    return _services(tuple(contract.role_dirs()))
+
+
+@cache
+def _services(dirs: tuple[Path, ...]) -> dict[str, Service]:
+    # Built once per set of role directories: validation and rendering ask for every commune.
     found = {}
-    for name, service in contract.services().items():
+    for name, service in contract.discover(dirs).items():
         declared = service.contract
         found[name] = Service(
             name=name,

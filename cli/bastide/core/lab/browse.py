@@ -39,7 +39,6 @@ def access(inventory: Inventory, issuer_root_pem: str) -> Access:
     urls = [f"https://{site.fqdn}/" for c in inventory.communes for site in c.sites()]
     if inventory.identity is not None:
         domains[inventory.identity.portal] = inventory.host(inventory.identity.host).address
-    if inventory.identity is not None:
         # The portal first: it is where people start, and the demo's communes may have no site.
         urls.insert(0, f"https://{inventory.identity.portal}/")
     forwards = {addr: FIRST_PORT + i for i, addr in enumerate(sorted(set(domains.values())))}

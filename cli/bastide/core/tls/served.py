@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from bastide.core import pki
+from bastide.core.identity import directory
 from bastide.core.inventory import Inventory
 from bastide.core.tls import policy
 
@@ -35,10 +36,6 @@ UNTRUSTED = "untrusted"  # internal mode: not signed by the syndicat's CA
 UNREACHABLE = "unreachable"
 STATES = (OK, DUE, OVERDUE, EXPIRED, WRONG_NAME, UNTRUSTED, UNREACHABLE)
 HEALTHY = (OK, DUE)
-
-
-# The "commune" of the portal's row: it belongs to the syndicat.
-PORTAL_SCOPE = "_syndicat"
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,8 @@ def sites(inventory: Inventory, limit_hosts: Iterable[str] | None = None) -> lis
     if identity is not None and (wanted is None or identity.host in wanted):
         # The SSO portal: every login goes through it (its certificate also covers the directory).
         address = inventory.host(identity.host).address
-        found.append(Site(identity.host, address, PORTAL_SCOPE, "portal", identity.portal))
+        # Its row's "commune" is the syndicat.
+        found.append(Site(identity.host, address, directory.SYNDICAT_SCOPE, "portal", identity.portal))
     return found
 
 
