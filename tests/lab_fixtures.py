@@ -51,16 +51,23 @@ def wanted_hosts() -> int:
 TEST_SERVICE = "whoami"
 
 
+# A commune whose drive is small, for the quota test (tests/integration/test_drive.py).
+SMALL_DRIVE = ("saint-aubin-des-combes", "30M")
+
+
 def _source() -> inventory_writer.SourceInventory | None:
-    """The demo syndicat, every commune also running the test service (tests/roles/whoami):
-    bastide ships no service yet, and the lab tests need sites behind the SSO and backends."""
+    """The demo syndicat, every commune also running the test service (tests/roles/whoami,
+    which shows the identity nginx passes on and needs the backends), and one commune with a
+    small drive."""
     if not (DEMO / "syndicat.yml").is_file():
         return None
     source = inventory_writer.read_source(DEMO)
     for host in source.syndicat.get("hosts") or []:
         host["services"] = [*(host.get("services") or []), TEST_SERVICE]
-    for commune in source.communes.values():
+    for name, commune in source.communes.items():
         commune["services"] = [*(commune.get("services") or []), TEST_SERVICE]
+        if name.removesuffix(".yml") == SMALL_DRIVE[0]:
+            commune.setdefault("drive", {})["quota"] = SMALL_DRIVE[1]
     return source
 
 
@@ -232,6 +239,17 @@ def first_deploy(deploy_env: Env) -> Deployed:
 
     result = bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env)
     return {"result": result, "summary": json.loads(result.stdout)}
+
+
+@pytest.fixture(scope="session")
+def converged(first_deploy: Deployed, deploy_env: Env) -> None:
+    """Every host as the inventory now says, once for the service modules of the session: the
+    modules before them leave the lab as their tests left it (test_deploy switches the
+    syndicat to its own CA and re-deploys one host only), and single sign-on spans the hosts."""
+    import json
+
+    summary = json.loads(bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env).stdout)
+    assert summary["ok"], summary["failures"]
 
 
 def admin_host(deploy_env: Env, host_name: str) -> Any:

@@ -22,128 +22,35 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bastide.core.inventory import load
-from lab_fixtures import REPO, Deployed, Env, admin_host, assert_no_secret_leaked, bastide, on_host
+from lab_browser import Browser, change_password, one_time_password, site, wait_text
+from lab_browser import inventory as lab_inventory
+from lab_fixtures import Deployed, Env, admin_host, assert_no_secret_leaked, bastide, on_host
 
 pytestmark = pytest.mark.lab
 
-ARTIFACTS = Path(os.environ.get("BASTIDE_TEST_ARTIFACTS", REPO / "test-artifacts")) / "sso"
 # New at each session: the directory refuses a person's last five passwords.
 NEW_PASSWORD = f"Mairie-{int(time.time())}-Ours"
 
 
-def _inventory(env: Env) -> Any:
-    return load(Path(env["BASTIDE_INVENTORY"]))
-
-
 def _site(env: Env, commune: str) -> str:
-    found = _inventory(env).commune(commune)
-    return f"https://{found.sites()[0].fqdn}"
-
-
-def _one_time_password(env: Env, commune: str, login: str) -> str:
-    # Printed alone on standard output (the explanations go to standard error).
-    return bastide("agent", "password", env["BASTIDE_INVENTORY"], commune, login, env=env).stdout.strip()
-
-
-class Browser:
-    """Headless chromium that resolves the lab's names to the lab hosts, in French, keeping a
-    screenshot of each step."""
-
-    def __init__(self, env: Env, name: str) -> None:
-        inventory = _inventory(env)
-        mapping = {c.domain: inventory.host(c.host).address for c in inventory.communes}
-        assert inventory.identity is not None
-        mapping[inventory.identity.portal] = inventory.host(inventory.identity.host).address
-        rules = ", ".join(f"MAP {d} {a}, MAP *.{d} {a}" for d, a in mapping.items())
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        # The lab's ACME CA (pebble) is new at every lab start and not in chromium's store;
-        # the certificates themselves are checked by the nginx and pki checks.
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--ignore-certificate-errors",
-            f"--host-resolver-rules={rules}",
-            "--window-size=1200,900",
-            "--lang=fr-FR",
-        ):
-            options.add_argument(argument)  # fmt: skip
-        options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
-        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        self.name = name
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    def shot(self, what: str) -> None:
-        self.step += 1
-        self.driver.save_screenshot(str(ARTIFACTS / f"{self.name}-{self.step:02d}-{what}.png"))
-
-    def open(self, url: str) -> None:
-        self.driver.get(url)
-
-    def wait_for(self, by: str, value: str) -> Any:
-        return WebDriverWait(self.driver, 20).until(
-            expected_conditions.presence_of_element_located((by, value))
-        )
-
-    def text(self) -> str:
-        try:
-            return str(self.driver.find_element(By.TAG_NAME, "body").text)
-        except (StaleElementReferenceException, NoSuchElementException):  # the page is being replaced
-            return ""
-
-    def wait_login_form(self) -> Any:
-        """The portal's login form, translated (its placeholders are set by the portal's script)."""
-        WebDriverWait(self.driver, 20).until(
-            lambda d: (
-                d.find_elements(By.ID, "passwordfield")
-                and not d.find_elements(By.ID, "newpassword")
-                and d.find_element(By.ID, "userfield").get_attribute("placeholder")
-            )
-        )
-        return self.driver.find_element(By.ID, "userfield")
-
-    def login(self, user: str, password: str) -> None:
-        field = self.wait_login_form()
-        if not field.get_attribute("value"):
-            field.send_keys(user)
-        self.driver.find_element(By.ID, "passwordfield").send_keys(password)
-        self.driver.find_element(By.CSS_SELECTOR, "#lform button[type=submit]").click()
-
-    def change_password(self, new: str) -> None:
-        self.wait_for(By.ID, "newpassword").send_keys(new)
-        self.driver.find_element(By.ID, "confirmpassword").send_keys(new)
-        self.driver.find_element(By.CSS_SELECTOR, "#formpass button[type=submit]").click()
-
-    def quit(self) -> None:
-        self.driver.quit()
+    return site(env, commune, "whoami")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def converged(first_deploy: Deployed, deploy_env: Env) -> None:
-    """Every host as the inventory now says: the modules before this one leave the session's lab
-    as their tests left it (test_deploy switches the syndicat to its own CA and re-deploys one
-    host only), and single sign-on spans the hosts."""
-    summary = json.loads(bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env).stdout)
-    assert summary["ok"], summary["failures"]
+def _converged(converged: None) -> None:
+    """Single sign-on spans every host: all of them deployed (lab_fixtures.converged)."""
 
 
 @pytest.fixture()
 def browser(request: pytest.FixtureRequest, deploy_env: Env) -> Iterator[Browser]:
-    opened = Browser(deploy_env, request.node.name.removeprefix("test_")[:40])
+    opened = Browser(deploy_env, request.node.name.removeprefix("test_")[:40], "sso")
     try:
         yield opened
     finally:
@@ -151,33 +58,24 @@ def browser(request: pytest.FixtureRequest, deploy_env: Env) -> Iterator[Browser
         opened.quit()
 
 
-def _wait_text(browser: Browser, *needles: str, timeout: float = 20) -> str:
-    end = time.monotonic() + timeout
-    while True:
-        text = browser.text()
-        if all(n in text for n in needles) or time.monotonic() > end:
-            return text
-        time.sleep(0.3)
-
-
 def test_an_agent_changes_their_one_time_password_and_enters_only_their_commune(
     first_deploy: Deployed, deploy_env: Env, browser: Browser
 ) -> None:
-    otp = _one_time_password(deploy_env, "ours-les-bains", "karim.benali")
+    otp = one_time_password(deploy_env, "ours-les-bains", "karim.benali")
     browser.open(_site(deploy_env, "ours-les-bains") + "/registre")
     field = browser.wait_login_form()
     assert "auth." in browser.driver.current_url, "a protected page without a session goes to the portal"
     assert field.get_attribute("placeholder") == "Identifiant", "the portal speaks French"
-    assert "Se connecter" in _wait_text(browser, "Se connecter")
+    assert "Se connecter" in wait_text(browser, "Se connecter")
     browser.shot("portal")
     browser.login("karim.benali", otp)
-    assert "doit être changé" in _wait_text(browser, "doit être changé")
+    assert "doit être changé" in wait_text(browser, "doit être changé")
     browser.shot("must-change")
     browser.change_password(NEW_PASSWORD)
     browser.wait_login_form()
     browser.shot("changed")
     browser.login("karim.benali", NEW_PASSWORD)
-    text = _wait_text(browser, "Karim Benali", "ours-les-bains")
+    text = wait_text(browser, "Karim Benali", "ours-les-bains")
     browser.shot("own-commune")
     assert "Bonjour Karim Benali" in text, text
     assert browser.driver.find_element(By.ID, "Remote-User").text == "karim.benali"
@@ -186,7 +84,7 @@ def test_an_agent_changes_their_one_time_password_and_enters_only_their_commune(
     # Another commune on the other host, and one on the same host: the same session is refused.
     for other in ("anse-aux-ours", "saint-aubin-des-combes"):
         browser.open(_site(deploy_env, other) + "/")
-        text = _wait_text(browser, "Accès refusé")
+        text = wait_text(browser, "Accès refusé")
         browser.shot(f"refused-{other}")
         assert "Accès refusé" in text and "Karim" not in text
 
@@ -208,10 +106,10 @@ def test_a_commune_that_requires_totp_lets_nobody_in_without_the_code(
     commune, login = "ortu-di-l-orsu", "gp.santoni"
     site = _site(deploy_env, commune)
     # A lab kept up from an earlier session may remember an enrolled app: start without one.
-    identity = _inventory(deploy_env).identity
+    identity = lab_inventory(deploy_env).identity
     sessions_tool = "/usr/share/lemonldap-ng/bin/lemonldap-ng-sessions"
     on_host(deploy_env, identity.host, ["sudo", sessions_tool, "secondfactors", "delType", login, "TOTP"])
-    otp = _one_time_password(deploy_env, commune, login)
+    otp = one_time_password(deploy_env, commune, login)
     browser.open(site + "/")
     browser.login(login, otp)
     browser.change_password(NEW_PASSWORD)
@@ -249,7 +147,7 @@ def test_a_commune_that_requires_totp_lets_nobody_in_without_the_code(
     code = browser.wait_for(By.NAME, "code")
     code.send_keys(totp.now())
     code.submit()
-    text = _wait_text(browser, "Ghjuvan Petru Santoni")
+    text = wait_text(browser, "Ghjuvan Petru Santoni")
     browser.shot("entered")
     assert "Bonjour Ghjuvan Petru Santoni" in text, text
 
@@ -268,7 +166,7 @@ def _request(
     """One request from the controller to a lab site or the portal, to the address the inventory
     gives it (the TLS name is the site's, the certificate is not checked here); a POST of the
     form ``data`` if given."""
-    inventory = _inventory(env)
+    inventory = lab_inventory(env)
     host = url.split("/")[2]
     if inventory.identity is not None and host == inventory.identity.portal:
         address = inventory.host(inventory.identity.host).address
@@ -324,7 +222,7 @@ def test_forged_identity_headers_are_refused(first_deploy: Deployed, deploy_env:
     )
     done = on_host(
         deploy_env,
-        _inventory(deploy_env).commune("ours-les-bains").host,
+        lab_inventory(deploy_env).commune("ours-les-bains").host,
         ["sudo", "python3", "-c", probe, "/run/bastide-whoami/ours-les-bains/http.sock", json.dumps(forged)],
     )
     assert done.stdout.strip() == "403", done.stdout + done.stderr
@@ -333,7 +231,7 @@ def test_forged_identity_headers_are_refused(first_deploy: Deployed, deploy_env:
 def test_protocol_clients_log_in_with_http_basic_on_their_commune_only(
     first_deploy: Deployed, deploy_env: Env
 ) -> None:
-    otp = _one_time_password(deploy_env, "ours-les-bains", "nadia.haddad")
+    otp = one_time_password(deploy_env, "ours-les-bains", "nadia.haddad")
     ours, anse = _site(deploy_env, "ours-les-bains"), _site(deploy_env, "anse-aux-ours")
     # No credentials: the client is asked for them (not sent to a login page it cannot follow).
     status, _body, headers = _request(deploy_env, ours + "/dav/")
@@ -341,7 +239,7 @@ def test_protocol_clients_log_in_with_http_basic_on_their_commune_only(
     # A one-time password must first be changed on the portal: Basic refuses it meanwhile.
     status, _body, _headers = _request(deploy_env, ours + "/dav/", user="nadia.haddad", password=otp)
     assert status == 401
-    _change_password(deploy_env, "ours-les-bains", "nadia.haddad", otp, NEW_PASSWORD)
+    change_password(deploy_env, "ours-les-bains", "nadia.haddad", otp, NEW_PASSWORD)
     status, body, _headers = _request(
         deploy_env, ours + "/dav/x.json", user="nadia.haddad", password=NEW_PASSWORD
     )
@@ -355,19 +253,6 @@ def test_protocol_clients_log_in_with_http_basic_on_their_commune_only(
         deploy_env, ours + "/dav/", user="nadia.haddad", password="Faux-mot-2-passe"
     )
     assert status == 401
-
-
-def _change_password(env: Env, commune: str, login: str, old: str, new: str) -> None:
-    """What the person does on the portal (the browser test covers the pages themselves)."""
-    browser = Browser(env, f"basic-{login}")
-    try:
-        browser.open(_site(env, commune) + "/")
-        browser.login(login, old)
-        browser.change_password(new)
-        browser.wait_login_form()
-        browser.shot("changed")
-    finally:
-        browser.quit()
 
 
 # Runs on the attacking host: HTTP Basic requests with the wrong passwords given on standard
@@ -396,7 +281,7 @@ def test_repeated_wrong_passwords_lock_the_account_and_ban_the_source(
     """From another host of the syndicat (a source no other test has used): five wrong
     passwords over HTTP Basic lock the account in the directory, and fail2ban bans the source
     from the front door."""
-    inventory = _inventory(deploy_env)
+    inventory = lab_inventory(deploy_env)
     commune = "saint-aubin-des-combes"
     login = inventory.commune(commune).agents[0].login
     target = inventory.host(inventory.commune(commune).host)
@@ -446,7 +331,7 @@ def _verify_id_token(env: Env, token: str, client_id: str, nonce: str) -> dict[s
     def b64(part: str) -> bytes:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
-    portal = _inventory(env).identity.portal
+    portal = lab_inventory(env).identity.portal
     header_b64, claims_b64, signature_b64 = token.split(".")
     header = json.loads(b64(header_b64))
     assert header["alg"] == "RS256", header
@@ -473,12 +358,12 @@ def test_the_portal_is_an_openid_connect_provider_for_the_communes_services(
     from lab_fixtures import private_keyring
 
     commune, login = "ours-les-bains", "helene.martin"
-    portal = _inventory(deploy_env).identity.portal
+    portal = lab_inventory(deploy_env).identity.portal
     site = _site(deploy_env, commune)
     client_id = f"whoami-{commune}"
     secret = private_keyring(deploy_env).get(commune, "oidc-whoami").decode()
     redirect = f"{site}/oidc/callback"
-    _change_password(deploy_env, commune, login, _one_time_password(deploy_env, commune, login), NEW_PASSWORD)
+    change_password(deploy_env, commune, login, one_time_password(deploy_env, commune, login), NEW_PASSWORD)
 
     nonce, state = base64.urlsafe_b64encode(os.urandom(12)).decode(), "etat-1"
     query = urllib.parse.urlencode(
@@ -517,13 +402,13 @@ def test_the_portal_is_an_openid_connect_provider_for_the_communes_services(
 
     # Someone of another commune gets no code for this commune's service.
     other, other_commune = "fabienne.louis-joseph", "anse-aux-ours"
-    otp = _one_time_password(deploy_env, other_commune, other)
-    _change_password(deploy_env, other_commune, other, otp, NEW_PASSWORD)
+    otp = one_time_password(deploy_env, other_commune, other)
+    change_password(deploy_env, other_commune, other, otp, NEW_PASSWORD)
     browser.open(f"https://{portal}/?logout=1")
-    assert "déconnecté" in _wait_text(browser, "déconnecté")
+    assert "déconnecté" in wait_text(browser, "déconnecté")
     browser.open(f"https://{portal}/oauth2/authorize?{query}")
     browser.login(other, NEW_PASSWORD)
     time.sleep(3)
     browser.shot("other-commune-refused")
     assert not browser.driver.current_url.startswith(redirect), browser.driver.current_url
-    assert "pas autorisé" in _wait_text(browser, "pas autorisé")
+    assert "pas autorisé" in wait_text(browser, "pas autorisé")

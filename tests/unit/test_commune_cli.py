@@ -62,16 +62,29 @@ def test_list_json(inv: Path) -> None:
     ortu = rows[1]
     assert ortu["insee"] == "2A321"
     assert ortu["host"] == "srv-ours-2"
-    assert ortu["services"] == ["whoami"]
-    assert ortu["sites"] == ["whoami.ortu-di-l-orsu.example.fr"]
+    assert ortu["services"] == ["drive", "whoami"]
+    # One site per service, at the service's subdomain (the drive's is `documents`).
+    assert ortu["sites"] == ["documents.ortu-di-l-orsu.example.fr", "whoami.ortu-di-l-orsu.example.fr"]
+
+
+def without_services(path: Path) -> None:
+    """The commune file at ``path`` runs no service (and has no service section)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["services"] = []
+    data.pop("drive", None)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def test_list_json_of_a_commune_without_services(tmp_path: Path) -> None:
     shutil.copytree(DEMO, tmp_path / "demo")
+    without_services(tmp_path / "demo" / "communes" / "ortu-di-l-orsu.yml")
     result = run("commune", "list", tmp_path / "demo", "--json")
     assert result.exit_code == 0, result.output
-    ortu = json.loads(result.stdout)[1]
+    rows = json.loads(result.stdout)
+    ortu = rows[1]
     assert (ortu["slug"], ortu["services"], ortu["sites"]) == ("ortu-di-l-orsu", [], [])
+    # The other communes of the demo keep their drive.
+    assert rows[2]["sites"] == ["documents.ours-les-bains.example.fr"]
 
 
 def test_list_table(inv: Path) -> None:
@@ -118,10 +131,31 @@ def test_add_writes_a_valid_commune(inv: Path) -> None:
     assert load(inv).commune("saint-etienne-d-ours").host == "srv-ours-1"
 
 
-@pytest.mark.parametrize(("base", "services"), [(SYNDICAT, ["whoami"]), (DEMO, [])], ids=["whoami", "none"])
-def test_add_defaults_services_to_the_hosts(tmp_path: Path, base: Path, services: list[str]) -> None:
+def host_without_services(root: Path, host: str) -> None:
+    """``host`` of the inventory at ``root`` runs no service, nor do the communes on it."""
+    syndicat = root / "syndicat.yml"
+    data = yaml.safe_load(syndicat.read_text(encoding="utf-8"))
+    for entry in data["hosts"]:
+        if entry["name"] == host:
+            entry["services"] = []
+    syndicat.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for path in (root / "communes").glob("*.yml"):
+        if yaml.safe_load(path.read_text(encoding="utf-8"))["host"] == host:
+            without_services(path)
+
+
+@pytest.mark.parametrize(
+    ("base", "bare", "services"),
+    [(SYNDICAT, False, ["drive", "whoami"]), (DEMO, False, ["drive"]), (DEMO, True, [])],
+    ids=["drive-whoami", "drive", "none"],
+)
+def test_add_defaults_services_to_the_hosts(
+    tmp_path: Path, base: Path, bare: bool, services: list[str]
+) -> None:
     inv = tmp_path / "inv"
     shutil.copytree(base, inv)
+    if bare:
+        host_without_services(inv, "srv-ours-2")
     result = run("commune", "add", inv, "--name", "Val", "--insee", "38601", "--domain", "val.example.fr",
                  "--host", "srv-ours-2", "--slug", "val")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -198,7 +232,7 @@ def test_import_french_cp1252_semicolons(inv: Path) -> None:
     # An empty services cell takes every service its host runs.
     corse = loaded.commune("sainte-agnes-en-combe")
     assert corse.insee == "2B104"
-    assert corse.services == ["whoami"]
+    assert corse.services == ["drive", "whoami"]
 
 
 def test_import_utf8_bom_commas(inv: Path) -> None:

@@ -29,6 +29,7 @@ TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 WHOAMI = TESTS / "roles" / "whoami"
 WHOAMI_CONTRACT = yaml.safe_load((WHOAMI / "meta" / "bastide.yml").read_text(encoding="utf-8"))
+DRIVE = REPO / "roles" / "drive"
 
 
 @pytest.fixture(autouse=True)
@@ -93,13 +94,15 @@ def test_the_tests_roles_are_on_the_path() -> None:
     assert dirs[0] == roles_dir()  # bastide's own roles come first
     assert TESTS / "roles" in dirs[1:]
     services = contract.services()
-    assert list(services) == ["whoami"]
+    # bastide's own service first (its roles directory comes first), then the tests' one.
+    assert list(services) == ["drive", "whoami"]
+    assert services["drive"].path == DRIVE
     assert services["whoami"].path == WHOAMI
 
 
 def test_the_catalogue_holds_whoami() -> None:
     services = catalogue.services()
-    assert list(services) == ["whoami"]
+    assert list(services) == ["drive", "whoami"]
     whoami = services["whoami"]
     assert whoami.name == "whoami" and whoami.subdomain == "whoami"
     assert whoami.needs == ("postgresql", "redis")
@@ -119,10 +122,22 @@ def test_the_description_follows_the_language(monkeypatch: pytest.MonkeyPatch) -
     assert catalogue.services()["whoami"].describe() == WHOAMI_CONTRACT["description"]["fr"]
 
 
-def test_bastide_ships_no_service_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bastide_ships_the_roles_with_a_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without BASTIDE_ROLES_PATH, the catalogue is exactly bastide's roles that have a contract:
+    today the drive alone."""
     monkeypatch.delenv(contract.EXTRA_ROLES_ENV)
     assert contract.role_dirs() == [roles_dir()]
-    assert catalogue.services() == {}
+    with_contract = {p.parent.parent.name for p in roles_dir().glob("*/meta/bastide.yml")}
+    assert with_contract == {"drive"}
+    services = catalogue.services()
+    assert set(services) == {contract.read(roles_dir() / role).name for role in with_contract} == {"drive"}
+    drive = services["drive"]
+    assert drive.contract["role"] == "drive" and drive.subdomain == "documents"
+    assert [(loc["path"], loc["auth"]) for loc in drive.contract["locations"]] == [
+        ("/", "sso"),
+        ("/dav/", "basic"),
+        ("/partage/", "public"),
+    ]
 
 
 # --------------------------------------------------------------- services from elsewhere
@@ -133,7 +148,7 @@ def test_a_role_on_the_path_joins_the_catalogue(tmp_path: Path, monkeypatch: pyt
     make_role(tmp_path, "bastide-agenda", service("agenda", "rdv", needs=["postgresql"], data={}, backup={}))
     on_path(monkeypatch, TESTS / "roles", tmp_path)
     services = catalogue.services()
-    assert sorted(services) == ["agenda", "whoami"]
+    assert sorted(services) == ["agenda", "drive", "whoami"]
     agenda = services["agenda"]
     assert (agenda.subdomain, agenda.needs, agenda.ports) == ("rdv", ("postgresql",), (443, 80))
     assert agenda.contract["role"] == "bastide-agenda"  # the role's directory, not the service
@@ -159,7 +174,8 @@ def test_a_role_without_a_contract_is_no_service(tmp_path: Path, monkeypatch: py
     (tmp_path / "helper" / "tasks" / "main.yml").write_text("[]\n")
     (tmp_path / "not-a-role.yml").write_text("service: nope\n")
     on_path(monkeypatch, tmp_path)
-    assert catalogue.services() == {}
+    # Only bastide's own service: neither the helper role nor the stray file is one.
+    assert list(catalogue.services()) == ["drive"]
 
 
 def test_two_roles_declaring_one_service_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,8 +232,8 @@ def test_the_inventory_sees_the_services_on_the_path(tmp_path: Path, monkeypatch
     with pytest.raises(InputError) as raised:
         load(TESTS / "fixtures" / "syndicat")
     problems = raised.value.problems
-    assert len(problems) == 2 + 4  # each host's and each commune's services[0]
-    assert all(p.field.endswith("services[0]") for p in problems)
+    assert len(problems) == 2 + 4  # each host's and each commune's services[1] (after drive)
+    assert all(p.field.endswith("services[1]") for p in problems)
     assert all("unknown service `whoami`" in p.message for p in problems)
 
 
@@ -379,19 +395,20 @@ def test_a_copied_service_role_plugs_in_with_nothing_else(
     commune_file = inventory_dir / "communes" / "ours-les-bains.yml"
     commune_file.write_text(
         commune_file.read_text(encoding="utf-8").replace(
-            "services: [whoami]", "services: [whoami, quisuisje]"
+            "services: [drive, whoami]", "services: [drive, whoami, quisuisje]"
         ),
         encoding="utf-8",
     )
     syndicat_file = inventory_dir / "syndicat.yml"
     syndicat_file.write_text(
         syndicat_file.read_text(encoding="utf-8").replace(
-            "services: [whoami]", "services: [whoami, quisuisje]"
+            "services: [drive, whoami]", "services: [drive, whoami, quisuisje]"
         ),
         encoding="utf-8",
     )
     inventory = load(inventory_dir)
     assert [s.fqdn for s in inventory.commune("ours-les-bains").sites()] == [
+        "documents.ours-les-bains.example.fr",
         "whoami.ours-les-bains.example.fr",
         "qui.ours-les-bains.example.fr",
     ]

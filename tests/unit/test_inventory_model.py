@@ -62,12 +62,34 @@ def test_lookups(demo: Inventory) -> None:
 def test_commune_source_and_sites(demo: Inventory) -> None:
     commune = demo.commune("ours-les-bains")
     assert commune.source == DEMO / "communes" / "ours-les-bains.yml"
-    assert commune.services == [] and commune.sites() == []  # bastide ships no service yet
+    # The demo's communes run the drive, bastide's own service, at its subdomain.
+    assert commune.services == ["drive"]
+    assert [(site.service, site.fqdn) for site in commune.sites()] == [
+        ("drive", "documents.ours-les-bains.example.fr"),
+    ]
     commune = load(SYNDICAT).commune("ours-les-bains")
     assert commune.source == SYNDICAT / "communes" / "ours-les-bains.yml"
     assert [(site.service, site.fqdn) for site in commune.sites()] == [
+        ("drive", "documents.ours-les-bains.example.fr"),
         ("whoami", "whoami.ours-les-bains.example.fr"),
     ]
+
+
+def test_the_demo_drive_settings(demo: Inventory) -> None:
+    """The commune's `drive:` section, with the contract's defaults for what it leaves out, and
+    the syndicat's."""
+    assert demo.commune("ours-les-bains").service_settings("drive") == {
+        "quota": "20G",
+        "restricted": ["État civil"],
+        "devices": [],
+    }
+    # A commune without a section gets the defaults alone.
+    assert demo.commune("anse-aux-ours").service_settings("drive") == {
+        "quota": "10G",
+        "restricted": [],
+        "devices": [],
+    }
+    assert demo.service_settings == {"drive": {"sync_host": "srv-ours-1"}}
 
 
 def test_models_are_frozen(demo: Inventory) -> None:
@@ -129,8 +151,10 @@ def test_catalogue_providers() -> None:
 
 def test_catalogue_services() -> None:
     services = catalogue.services()
-    # bastide's own roles declare no service yet: the tests' whoami (on BASTIDE_ROLES_PATH) is all.
-    assert set(services) == {"whoami"}
+    # bastide's own drive, and the tests' whoami (on BASTIDE_ROLES_PATH).
+    assert set(services) == {"drive", "whoami"}
+    drive = services["drive"]
+    assert (drive.subdomain, drive.needs, drive.ports) == ("documents", (), (443, 80))
     whoami = services["whoami"]
     assert (whoami.subdomain, whoami.needs, whoami.ports) == ("whoami", ("postgresql", "redis"), (443, 80))
     assert whoami.contract["role"] == "whoami"

@@ -164,9 +164,23 @@ def test_hosts_outside_french_regions_of_a_french_provider(inv: Path) -> None:
 
 def test_no_communes_and_no_hosts_is_valid(inv: Path) -> None:
     shutil.rmtree(inv / "communes")
-    edit(inv / "syndicat.yml", lambda d: (d.update(hosts=[], backup_targets=[]), d.pop("identity")))
+    # The drive's section names a host: it goes with the hosts.
+    edit(
+        inv / "syndicat.yml",
+        lambda d: (d.update(hosts=[], backup_targets=[]), d.pop("identity"), d.pop("drive")),
+    )
     loaded = load(inv)
     assert loaded.communes == [] and loaded.hosts == []
+    assert loaded.service_settings == {}
+
+
+def test_a_service_section_naming_a_host_that_is_gone(inv: Path) -> None:
+    """A service's section of syndicat.yml is checked even when no commune runs the service."""
+    shutil.rmtree(inv / "communes")
+    edit(inv / "syndicat.yml", lambda d: (d.update(hosts=[], backup_targets=[]), d.pop("identity")))
+    [problem] = problems(inv)
+    assert (problem.file.endswith("syndicat.yml"), problem.field) == (True, "drive.sync_host")
+    assert "`srv-ours-1` is not one of the values allowed here" in problem.message
 
 
 def test_not_a_directory(tmp_path: Path) -> None:
@@ -221,6 +235,7 @@ def test_the_identity_reaches_ansible(inv: Path) -> None:
             "email": "antone.filippi@ortu-di-l-orsu.example.fr",
             "login": "antone.filippi",
             "mandate": "maire",
+            "disabled": False,
         }
     ]
     assert all("login" in agent for agent in ortu["agents"])

@@ -107,9 +107,10 @@ def test_lifecycle_without_a_value_in_any_output(cli: Cli, inventory: Path, tmp_
 
     values = all_values(inventory)
     # Per commune: backup-repository, app-, postgresql- and redis-whoami, directory-reader,
-    # sso-header and oidc-whoami (whoami speaks OpenID Connect); for the syndicat:
-    # directory-portal, sso-key and oidc-signing-key.
-    assert len(values) == 4 * 7 + 3
+    # sso-header and oidc-whoami (whoami speaks OpenID Connect), app-drive and the drive's
+    # drive-sync-identity; for the syndicat: directory-portal, sso-key, oidc-signing-key and
+    # the drive's drive-discovery-identity and drive-relay-identity.
+    assert len(values) == 4 * 9 + 5
     for output in cli.outputs:
         for value in values + before:
             assert value not in output

@@ -413,6 +413,9 @@ def test_required_secrets_of_an_inventory_with_identity() -> None:
         ("directory-portal", "password"),
         ("sso-key", "app-secret"),
         ("oidc-signing-key", "rsa-key"),
+        # Declared by the drive's contract (secrets, scope syndicat): once, whatever the communes.
+        ("drive-discovery-identity", "x509-identity"),
+        ("drive-relay-identity", "x509-identity"),
     }
     assert {(s.name, s.kind) for s in specs if s.scope == "ortu-di-l-orsu"} == {
         ("backup-repository", "password"),
@@ -422,11 +425,14 @@ def test_required_secrets_of_an_inventory_with_identity() -> None:
         ("directory-reader", "password"),
         ("sso-header", "app-secret"),
         ("oidc-whoami", "app-secret"),
+        ("app-drive", "app-secret"),
+        # Declared by the drive's contract (scope commune).
+        ("drive-sync-identity", "x509-identity"),
     }
     assert {s.scope for s in specs} == {
         "_syndicat", "anse-aux-ours", "ortu-di-l-orsu", "ours-les-bains", "saint-aubin-des-combes"
     }  # fmt: skip
-    assert len(specs) == 3 + 4 * 7
+    assert len(specs) == 5 + 4 * 9
 
 
 def test_an_rsa_key_secret_is_a_fresh_3072_bit_private_key() -> None:

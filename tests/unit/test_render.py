@@ -1,4 +1,5 @@
-"""The Ansible inventory bastide renders from the tests' syndicat (the demo, every commune on whoami)."""
+"""The Ansible inventory bastide renders from the tests' syndicat (the demo, where every commune
+runs the drive and whoami)."""
 
 from __future__ import annotations
 
@@ -58,25 +59,59 @@ def test_groups_per_commune_service_and_backend(rendered: dict) -> None:
     assert all(name.isidentifier() for name in groups)
 
 
-def test_no_service_no_service_nor_backend_group() -> None:
-    """The demo's communes run no service: frontends and communes, but no service nor backend."""
-    rendered = render(load(DEMO))
+def without_services(root: Path) -> None:
+    """No host and no commune of the inventory at ``root`` runs a service."""
+    syndicat = root / "syndicat.yml"
+    data = yaml.safe_load(syndicat.read_text(encoding="utf-8"))
+    for host in data["hosts"]:
+        host["services"] = []
+    syndicat.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for path in (root / "communes").glob("*.yml"):
+        commune = yaml.safe_load(path.read_text(encoding="utf-8"))
+        commune["services"] = []
+        commune.pop("drive", None)
+        path.write_text(yaml.safe_dump(commune, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_no_service_no_service_nor_backend_group(tmp_path: Path) -> None:
+    """Communes that run no service: frontends and communes, but no service nor backend."""
+    root = tmp_path / "inventory"
+    shutil.copytree(DEMO, root)
+    without_services(root)
+    rendered = render(load(root))
     groups = rendered["all"]["children"]
     assert "frontend" in groups and "commune_ours_les_bains" in groups
     assert not [name for name in groups if name.startswith(("service_", "backend_"))]
     assert rendered["all"]["vars"]["bastide_sites"] == []
+    assert rendered["all"]["vars"]["bastide_syndicat_parts"] == []
     for host in rendered["all"]["hosts"].values():
         assert all(commune["sites"] == [] for commune in host["bastide_communes"])
+        assert all(commune["settings"] == {} for commune in host["bastide_communes"])
+
+
+def test_the_demo_drive_needs_no_backend() -> None:
+    """The demo's communes run the drive alone, which needs neither PostgreSQL nor Redis."""
+    rendered = render(load(DEMO))
+    groups = rendered["all"]["children"]
+    assert set(groups["service_drive"]["hosts"]) == {"srv-ours-1", "srv-ours-2"}
+    assert [name for name in groups if name.startswith(("service_", "backend_"))] == ["service_drive"]
+    assert {s["fqdn"] for s in rendered["all"]["vars"]["bastide_sites"]} == {
+        "documents." + c.domain for c in load(DEMO).communes
+    }
 
 
 def test_sites_and_catalogue_reach_the_roles(rendered: dict) -> None:
     variables = rendered["all"]["vars"]
     assert variables["bastide_services"]["whoami"]["needs"] == ["postgresql", "redis"]
     assert variables["bastide_services"]["whoami"]["subdomain"] == "whoami"
+    assert variables["bastide_services"]["drive"]["subdomain"] == "documents"
     commune = rendered["all"]["hosts"]["srv-ours-1"]["bastide_communes"][0]
-    assert commune["sites"] == [{"service": "whoami", "fqdn": "whoami." + commune["domain"]}]
+    assert commune["sites"] == [
+        {"service": "drive", "fqdn": "documents." + commune["domain"]},
+        {"service": "whoami", "fqdn": "whoami." + commune["domain"]},
+    ]
     assert {(s["commune"], s["fqdn"]) for s in variables["bastide_sites"]} == {
-        (c.slug, "whoami." + c.domain) for c in load(SYNDICAT).communes
+        (c.slug, f"{sub}.{c.domain}") for c in load(SYNDICAT).communes for sub in ("documents", "whoami")
     }
     assert variables["bastide_hardening_level"] == "intermediary"
     assert variables["bastide_lab"] is False

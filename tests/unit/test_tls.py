@@ -182,7 +182,9 @@ def test_survey_checks_every_site_of_the_host_against_the_syndicat_ca(serve: obj
     fqdns = [site.fqdn for site in served.sites(inventory, [host])]
     # The identity host's too: the SSO portal.
     assert fqdns == [
+        "documents.ours-les-bains.example.fr",
         "whoami.ours-les-bains.example.fr",
+        "documents.saint-aubin-des-combes.example.fr",
         "whoami.saint-aubin-des-combes.example.fr",
         "auth.vallee-ours.example.fr",
     ]

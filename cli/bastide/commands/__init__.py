@@ -16,6 +16,7 @@ from bastide import __version__  # noqa: E402
 from bastide.commands import agent as agent_commands  # noqa: E402
 from bastide.commands import compliance as compliance_commands  # noqa: E402
 from bastide.commands import deploy as deploy_commands  # noqa: E402
+from bastide.commands import drive as drive_commands  # noqa: E402
 from bastide.commands import inventory as inventory_commands  # noqa: E402
 from bastide.commands import keys as keys_commands  # noqa: E402
 from bastide.commands import lab as lab_commands  # noqa: E402
@@ -57,5 +58,6 @@ for module in (
     keys_commands,
     compliance_commands,
     tls_commands,
+    drive_commands,
 ):
     module.register(main)

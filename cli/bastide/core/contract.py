@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -105,6 +105,51 @@ class Backup(_Strict):
     restore: str = ""
 
 
+class Secret(_Strict):
+    """A secret the service needs besides the generic ones (docs/service-contract.md): generated
+    in the keyring for each commune that runs it (scope ``commune``) or once for the syndicat."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    kind: Literal["password", "app-secret", "rsa-key", "x509-identity"]
+    scope: Literal["commune", "syndicat"] = "commune"
+
+
+class Settings(_Strict):
+    """What the inventory may say about the service: JSON Schemas (draft 2020-12) of the
+    ``<service>:`` section of a commune's file and of ``syndicat.yml``. Besides the standard
+    formats, ``bastide-agent`` (an agent's login in that commune), ``bastide-person`` (anyone's
+    login in that commune), ``bastide-agent-service`` (the service of one of its agents) and
+    ``bastide-host`` (a host of the inventory) are checked."""
+
+    commune: dict[str, Any] | None = None
+    syndicat: dict[str, Any] | None = None
+
+    @field_validator("commune", "syndicat")
+    @classmethod
+    def _schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return value
+        from jsonschema import Draft202012Validator, SchemaError
+
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as error:
+            raise ValueError(f"not a JSON Schema: {error.message}") from error
+        if value.get("type") != "object":
+            raise ValueError("the schema of a section is of type object")
+        return value
+
+
+class SyndicatPart(_Strict):
+    """A part the service runs once for the whole syndicat (e.g. relays), with its own role, on
+    the host the syndicat's settings of the service name (``host_setting``), and the TCP ports
+    it opens there to everyone."""
+
+    role: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    host_setting: str
+    ports: tuple[int, ...] = ()
+
+
 class Contract(_Strict):
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
     description: Text
@@ -118,6 +163,9 @@ class Contract(_Strict):
     data: Data = Data()
     backup: Backup = Backup()
     checks: str = Field(pattern=r"^tests/test_[a-z0-9_]+\.py$")
+    settings: Settings = Settings()
+    secrets: tuple[Secret, ...] = ()
+    syndicat_part: SyndicatPart | None = None
 
     @model_validator(mode="after")
     def _root_location(self) -> Contract:
@@ -126,6 +174,16 @@ class Contract(_Strict):
             raise ValueError("locations must include the path /")
         if len(set(paths)) != len(paths):
             raise ValueError("a path is listed twice in locations")
+        part = self.syndicat_part
+        if part is not None:
+            schema = self.settings.syndicat or {}
+            declared = (schema.get("properties") or {}).get(part.host_setting) or {}
+            required = part.host_setting in schema.get("required", ())
+            if not required or declared.get("format") != "bastide-host":
+                raise ValueError(
+                    f"syndicat_part.host_setting {part.host_setting!r} must be a required property "
+                    "of settings.syndicat, of format bastide-host (a host of the inventory)"
+                )
         if any(loc.auth == "oidc" for loc in self.locations) != (self.oidc is not None):
             raise ValueError(
                 "a service with an oidc location declares oidc (its redirect paths), and only then"

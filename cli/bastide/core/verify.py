@@ -179,9 +179,25 @@ def play_hosts(groups: dict[str, Any], pattern: str, all_hosts: list[str]) -> li
     return [h for h in all_hosts if h in named]
 
 
-def host_tests(groups: dict[str, Any], host: str) -> list[Path]:
+def _part_tests(parts: list[dict[str, Any]], host: str) -> list[Path]:
+    """The check modules of the services' syndicat-wide parts ``host`` runs (their roles are
+    found where the services' roles are)."""
+    paths = []
+    for part in parts:
+        if part.get("host") != host:
+            continue
+        for base in contract.role_dirs():
+            tests = base / part["role"] / "tests"
+            if tests.is_dir():
+                paths.extend(sorted(tests.glob("test_*.py")))
+                break
+    return paths
+
+
+def host_tests(groups: dict[str, Any], host: str, parts: list[dict[str, Any]] | None = None) -> list[Path]:
     """The check modules of every role the converge playbook applies to ``host``, then those
-    the contracts of the services it runs name."""
+    of the services' syndicat-wide parts it runs (``bastide_syndicat_parts``), then those the
+    contracts of the services it runs name."""
     roles: list[str] = []
     for pattern, play_roles in role_targets():
         if play_hosts(groups, pattern, [host]):
@@ -191,7 +207,7 @@ def host_tests(groups: dict[str, Any], host: str) -> list[Path]:
         for name, service in contract.services().items()
         if host in groups.get(group_name("service", name), {}).get("hosts", {})
     ]
-    return _test_paths(roles) + services
+    return _test_paths(roles) + _part_tests(parts or [], host) + services
 
 
 def _open_master(ssh_config: Path, host: str) -> str | None:
@@ -274,7 +290,7 @@ def verify(
             )
 
             def check(host: str) -> tuple[str, str | None, list[CheckResult], bytes]:
-                tests = host_tests(groups, host)
+                tests = host_tests(groups, host, rendered["all"]["vars"].get("bastide_syndicat_parts", []))
                 problem = _open_master(ssh_config, host)
                 if problem is not None or not tests:
                     return host, problem, [], b""

@@ -1,7 +1,8 @@
 """Every commune service, as its contract declares it (docs/service-contract.md): its units
 run with their memory limit, its upstream answers its health path on the host only, and
-refuses a request that did not come through nginx (identity headers without the commune's
-secret header)."""
+refuses a request that did not come through nginx: a local user who is not the web server
+either cannot reach the upstream at all (a socket only nginx may open) or gets refused for
+identity headers without the commune's secret header."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ import http.client, json, socket, sys
 target, path, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 if target.startswith("/"):
     conn = http.client.HTTPConnection("localhost", timeout=10)
-    conn.sock = socket.socket(socket.AF_UNIX); conn.sock.settimeout(10); conn.sock.connect(target)
+    conn.sock = socket.socket(socket.AF_UNIX); conn.sock.settimeout(10)
+    try:
+        conn.sock.connect(target)
+    except PermissionError:
+        print(json.dumps({"status": "unreachable", "body": ""})); sys.exit(0)
 else:
     conn = http.client.HTTPConnection("127.0.0.1", int(target), timeout=10)
 conn.request("GET", path, headers=headers)
@@ -43,10 +48,13 @@ def _instances(
     return found
 
 
-def _ask(host: Any, target: str, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def _ask(
+    host: Any, target: str, path: str, headers: dict[str, str] | None = None, *, as_user: str = "root"
+) -> dict[str, Any]:
     args = " ".join(shlex.quote(a) for a in (target, path, json.dumps(headers or {})))
+    run_as = "" if as_user == "root" else f"runuser -u {as_user} -- "
     with host.sudo():
-        return json.loads(host.check_output(f"python3 -c {shlex.quote(_PROBE)} {args}"))
+        return json.loads(host.check_output(f"{run_as}python3 -c {shlex.quote(_PROBE)} {args}"))
 
 
 def test_units_run_with_their_memory_limit(
@@ -100,6 +108,9 @@ def test_upstreams_refuse_forged_identity_headers(
             "Remote-Email": "admin@example.org",
             "X-Bastide-Secret": "guess",
         }
-        answer = _ask(host, target, "/", forged)
-        assert answer["status"] in (401, 403), f"{service} of {slug} accepted forged headers: {answer}"
+        # Any local user but root and nginx: nobody.
+        answer = _ask(host, target, "/", forged, as_user="nobody")
+        assert answer["status"] in ("unreachable", 401, 403), (
+            f"{service} of {slug} accepted forged headers: {answer}"
+        )
         assert "admin@example.org" not in answer["body"]

@@ -12,9 +12,12 @@ from typing import Any
 
 from bastide.core.identity import directory
 from bastide.core.inventory import Inventory, catalogue
+from bastide.core.inventory.formats import slugify
 from bastide.core.tls import policy as tls_policy
 
 ADMIN_GROUP = "bastide-admins"
+# The hosts that run a service's syndicat-wide part (its contract's syndicat_part).
+SYNDICAT_PARTS_GROUP = "syndicat_parts"
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -56,15 +59,35 @@ def _commune_vars(commune: Any) -> dict[str, Any]:
         "domain": commune.domain,
         "services": list(commune.services),
         "backup_target": commune.backup_target,
+        # The agents' service_slug names their service's group in the directory (service-<slug>).
         "agents": [
-            {"name": a.name, "email": a.email, "login": a.login, "service": a.service} for a in commune.agents
+            {"name": a.name, "email": a.email, "login": a.login, "service": a.service,
+             "service_slug": slugify(a.service) if a.service else "", "disabled": a.disabled}
+            for a in commune.agents
         ],
         "elus": [
-            {"name": e.name, "email": e.email, "login": e.login, "mandate": e.mandate} for e in commune.elus
+            {"name": e.name, "email": e.email, "login": e.login, "mandate": e.mandate, "disabled": e.disabled}
+            for e in commune.elus
         ],
         "second_factor": commune.second_factor,
         "sites": [{"service": s.service, "fqdn": s.fqdn} for s in commune.sites()],
+        # Each service's section of the commune's file, with its contract's defaults.
+        "settings": {name: commune.service_settings(name) for name in commune.services},
     }
+
+
+def _syndicat_parts(inventory: Inventory) -> list[dict[str, Any]]:
+    """The parts services run once for the syndicat (their contract's ``syndicat_part``), for
+    the services some commune runs: the role, and the host the service's settings name."""
+    services = catalogue.services()
+    running = {name for commune in inventory.communes for name in commune.services}
+    parts = []
+    for name in sorted(running):
+        part = services[name].contract.get("syndicat_part") if name in services else None
+        if part:
+            host = inventory.service_settings.get(name, {}).get(part["host_setting"])
+            parts.append({"service": name, "role": part["role"], "host": host, "ports": list(part["ports"])})
+    return parts
 
 
 def global_vars(inventory: Inventory) -> dict[str, Any]:
@@ -111,6 +134,9 @@ def global_vars(inventory: Inventory) -> dict[str, Any]:
         "bastide_second_factor_communes": [
             c.slug for c in inventory.communes if c.second_factor == "required"
         ],
+        # The services' sections of syndicat.yml, with their defaults.
+        "bastide_service_settings": dict(inventory.service_settings),
+        "bastide_syndicat_parts": _syndicat_parts(inventory),
     }
     identity = inventory.identity
     if identity is not None:
@@ -171,6 +197,10 @@ def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[st
                 add(group_name("service", service), host.name)
                 for need in _service_needs(service):
                     add(group_name("backend", need), host.name)
+
+    for part in _syndicat_parts(inventory):
+        if part["host"] in hosts:
+            add(SYNDICAT_PARTS_GROUP, part["host"])
 
     return {
         "all": {

@@ -4,14 +4,9 @@ show people as they are: active, locked after failed logins, disabled, or not de
 from __future__ import annotations
 
 import base64
-import shlex
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from bastide.core.ansible.runner import close_connections, connection_users, write_ssh_config
+from bastide.core.ansible import remote
 from bastide.core.inventory import Inventory
 from bastide.errors import BastideError
 
@@ -53,35 +48,16 @@ def read(inventory: Inventory) -> list[Entry]:
     """Every person the directory holds, with their lock."""
     identity = inventory.identity
     assert identity is not None
-    host = identity.host
-    users = connection_users(inventory, [host])
-    control_dir = Path(tempfile.mkdtemp(prefix="bst-cp-"))
-    scratch = Path(tempfile.mkdtemp(prefix="bastide-directory-"))
-    try:
-        config = scratch / "ssh_config"
-        write_ssh_config(config, inventory, users, control_dir)
-        sudo = [] if users[host] == "root" else ["sudo", "-n"]
-        command = [
-            *sudo, "ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-Q", "-Y", "EXTERNAL", "-H", "ldapi:///",
-            "-b", f"ou=communes,{identity.base_dn}",
-            "(objectClass=inetOrgPerson)", "uid", "pwdAccountLockedTime",
-        ]  # fmt: skip
-        done = subprocess.run(
-            ["ssh", "-F", str(config), host, "--", *map(shlex.quote, command)],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        close_connections(control_dir)
-        shutil.rmtree(scratch, ignore_errors=True)
+    command = [
+        "ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-Q", "-Y", "EXTERNAL", "-H", "ldapi:///",
+        "-b", f"ou=communes,{identity.base_dn}",
+        "(objectClass=inetOrgPerson)", "uid", "pwdAccountLockedTime",
+    ]  # fmt: skip
+    done = remote.run(inventory, identity.host, command)
     if done.returncode == 32:  # no such object: nothing deployed yet
         return []
     if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        raise BastideError(f"{host}: the directory could not be read: {reason}")
+        raise BastideError(f"{identity.host}: the directory could not be read: {remote.reason(done)}")
     found = []
     for entry in parse_ldif(done.stdout):
         dn = entry["dn"][0]

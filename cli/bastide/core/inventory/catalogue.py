@@ -45,20 +45,15 @@ class Service:
         return self.description.get(language(), self.description["en"])
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "subdomain": self.subdomain,
-            "needs": list(self.needs),
-            "ports": list(self.ports),
-            "description": dict(self.description),
-            "role": self.contract["role"],
-            "upstream": self.contract["upstream"],
-            "locations": self.contract["locations"],
-            "health": self.contract["health"],
-            "units": self.contract["units"],
-            "data": self.contract["data"],
-            "backup": self.contract["backup"],
-            "oidc": self.contract["oidc"],
-        }
+        """What the roles receive as ``bastide_services[name]``: the contract (without its
+        settings' schemas, which only validation reads), its role, and the ports it opens."""
+        rendered = {k: v for k, v in self.contract.items() if k not in ("service", "settings")}
+        return {**rendered, "ports": list(self.ports)}
+
+    @property
+    def settings_schema(self) -> dict[str, Any]:
+        """The JSON Schemas of the service's inventory sections (``commune``, ``syndicat``)."""
+        return self.contract.get("settings") or {}
 
 
 def _read(name: str) -> dict:

@@ -200,6 +200,16 @@ class Commune(Model):
 
     # Where the commune was read from; not part of the file's content.
     _source: Path = PrivateAttr(default=Path())
+    # The services' own sections of the file (``<service>:``), checked against their contracts'
+    # schemas and with their defaults (bastide.core.inventory.service_settings).
+    _settings: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
+
+    def service_settings(self, service: str) -> dict[str, Any]:
+        return self._settings.get(service, {})
+
+    def with_settings(self, settings: dict[str, dict[str, Any]]) -> Commune:
+        object.__setattr__(self, "_settings", settings)
+        return self
 
     @property
     def source(self) -> Path:
@@ -244,6 +254,8 @@ class Inventory(BaseModel):
     communes: list[Commune]
     identity: Identity | None = None
     lab: bool = False
+    # The services' sections of syndicat.yml (``<service>:``), with their defaults.
+    service_settings: dict[str, dict[str, Any]] = {}
 
     def host(self, name: str) -> Host:
         for host in self.hosts:

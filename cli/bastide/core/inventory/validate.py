@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from bastide.core.inventory import catalogue, formats, yamlsource
+from bastide.core.inventory import catalogue, formats, service_settings, yamlsource
 from bastide.core.inventory.model import (
     BackupTarget,
     Commune,
@@ -169,6 +169,19 @@ class Parts:
     target_names: set[str] = field(default_factory=set)
     communes: list[tuple[Source, Commune]] = field(default_factory=list)
     sections_ok: bool = True
+    # The services' sections of syndicat.yml as written, then as checked (with defaults).
+    service_sections: dict[str, Any] = field(default_factory=dict)
+    service_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _schemas(level: str) -> dict[str, dict[str, Any]]:
+    """The services whose contracts declare a section at ``level`` (commune, syndicat)."""
+    found = {}
+    for name, service in catalogue.services().items():
+        schema = service.settings_schema.get(level)
+        if schema:
+            found[name] = schema
+    return found
 
 
 def _syndicat_parts(source: Source, problems: list[Problem]) -> Parts:
@@ -178,8 +191,11 @@ def _syndicat_parts(source: Source, problems: list[Problem]) -> Parts:
         parts.sections_ok = False
         return parts
     allowed = SyndicatFile.model_fields
+    services = _schemas("syndicat")
     for key in data:
-        if key not in allowed:
+        if key in services:
+            parts.service_sections[key] = data[key]
+        elif key not in allowed:
             guess = _suggest(str(key), allowed)
             fix = (
                 _("field.unknown.fix_suggest", guess=guess)
@@ -627,6 +643,56 @@ def _check_communes(parts: Parts, problems: list[Problem]) -> None:
             )
 
 
+def _commune_settings(
+    source: Source,
+    commune: Commune,
+    sections: dict[str, Any],
+    schemas: dict[str, dict[str, Any]],
+    parts: Parts,
+    problems: list[Problem],
+) -> dict[str, dict[str, Any]] | None:
+    """The commune's services' sections, checked, with defaults; every service it runs with a
+    schema gets its section even when the file has none (its defaults, or what is missing)."""
+    found: dict[str, dict[str, Any]] = {}
+    ok = True
+    choices = service_settings.commune_choices(commune, parts.host_names)
+    for name in sections:
+        if name not in commune.services:
+            problems.append(
+                source.problem((name,), _("settings.section.unused", name=name),
+                               _("settings.section.unused.fix", name=name))
+            )
+            ok = False
+    for name in commune.services:
+        if name not in schemas:
+            continue
+        checked = service_settings.check(
+            schemas[name], sections.get(name), source, (name,), choices, problems
+        )
+        if checked is None:
+            ok = False
+        else:
+            found[name] = checked
+    return found if ok else None
+
+
+def _check_syndicat_settings(source: Source, parts: Parts, problems: list[Problem]) -> None:
+    """The services' sections of syndicat.yml: required for a service some commune runs."""
+    schemas = _schemas("syndicat")
+    running = {name for _source, commune in parts.communes for name in commune.services}
+    choices = {"bastide-host": sorted(parts.host_names)}
+    for name, schema in schemas.items():
+        if name not in running and name not in parts.service_sections:
+            continue
+        checked = service_settings.check(
+            schema, parts.service_sections.get(name), source, (name,), choices, problems
+        )
+        if checked is None:
+            parts.sections_ok = False
+        else:
+            parts.service_settings[name] = checked
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -677,13 +743,22 @@ def check(
         if not isinstance(source.data, dict):
             communes_ok = False
             continue
-        commune = _validated(Commune, source.data, source, (), problems)
+        schemas = _schemas("commune")
+        sections = {k: v for k, v in source.data.items() if k in schemas}
+        rest = {k: v for k, v in source.data.items() if k not in schemas}
+        commune = _validated(Commune, rest, source, (), problems)
         if commune is None:
             communes_ok = False
             invalid.append(source)
+            continue
+        settings = _commune_settings(source, commune, sections, schemas, parts, problems)
+        if settings is None:
+            communes_ok = False
         else:
-            parts.communes.append((source, commune.with_source(source.path.resolve())))
+            commune = commune.with_settings(settings)
+        parts.communes.append((source, commune.with_source(source.path.resolve())))
     if syndicat is not None:
+        _check_syndicat_settings(syndicat, parts, problems)
         _check_communes(parts, problems)
         for source in invalid:
             _check_raw_references(source, parts, problems)
@@ -700,6 +775,7 @@ def check(
         communes=[commune for _source, commune in parts.communes],
         identity=parts.identity,
         lab=parts.lab,
+        service_settings=parts.service_settings,
     )
     return inventory, []
 

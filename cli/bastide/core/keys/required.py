@@ -6,7 +6,8 @@ For every commune and every service it runs:
 - ``<backend>-<service>`` for every backend the service needs (the contract's ``needs``),
   e.g. ``postgresql-docs`` (the database role's password) and ``redis-docs``;
 
-and per commune ``backup-repository``: the password of its backup repository, so that each
+the secrets the service's contract declares (``secrets``, per commune or once for the
+syndicat), and per commune ``backup-repository``: the password of its backup repository, so that each
 commune's backups are encrypted with a key of its own.
 
 With an ``identity`` section, the directory's service accounts: per commune
@@ -52,6 +53,14 @@ def _catalogue_needs() -> dict[str, Sequence[str]]:
     return {name: service.needs for name, service in catalogue.services().items()}
 
 
+def _declared_secrets() -> dict[str, list[dict[str, str]]]:
+    """The secrets each service's contract declares (``secrets``: name, kind, scope)."""
+    from bastide.core.inventory import catalogue
+
+    services = catalogue.services()
+    return {name: list(service.contract.get("secrets") or []) for name, service in services.items()}
+
+
 def _oidc_services() -> set[str]:
     from bastide.core.inventory import catalogue
 
@@ -64,7 +73,14 @@ def required_secrets(inventory: Any, needs: Mapping[str, Sequence[str]] | None =
     from_catalogue = needs is None
     needs = _catalogue_needs() if needs is None else needs
     specs: set[SecretSpec] = set()
+    from bastide.core.identity.directory import SYNDICAT_SCOPE
+
+    declared = _declared_secrets() if from_catalogue else {}
     for commune in inventory.communes:
+        for service in commune.services:
+            for secret in declared.get(service, ()):
+                scope = commune.slug if secret["scope"] == "commune" else SYNDICAT_SCOPE
+                specs.add(SecretSpec(scope, secret["name"], secret["kind"]))
         specs.add(SecretSpec(commune.slug, "backup-repository", "password"))
         for service in commune.services:
             specs.add(SecretSpec(commune.slug, f"app-{service}", "app-secret"))

@@ -1,0 +1,1 @@
+"""The commune drive as the controller sees it: its share links (docs/drive.md)."""
