@@ -56,7 +56,7 @@ STATIC = "/static/common/js/portal.min.js"
 NEW_PASSWORD = f"Banc-Essai-{int(time.time())}-x"
 
 # On the identity host: each unit's MemoryCurrent and the RSS and PSS of its processes, in kB.
-_MEMORY = r"""
+MEMORY_PROBE = r"""
 import json, subprocess, sys
 out = {}
 for unit in sys.argv[1:]:
@@ -83,6 +83,16 @@ for unit in sys.argv[1:]:
                  "processes": len(pids)}
 print(json.dumps(out))
 """
+
+
+def ssh_command(inventory: Any, address: str) -> list[str]:
+    """The command prefix that runs a command on a lab host as its administrator (sudo inside)."""
+    return [
+        "ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        "-o", f"UserKnownHostsFile={inventory.root / 'known_hosts'}",
+        "-i", str(inventory.ssh_private_key_path()),
+        f"{inventory.settings.ssh.user}@{address}", "--",
+    ]  # fmt: skip
 
 
 def bastide(*args: str) -> str:
@@ -191,16 +201,11 @@ def main() -> int:
     otp = bastide("agent", "password", str(options.inventory), options.commune, options.login).strip()
     portal.change(options.login, otp, NEW_PASSWORD)
 
-    ssh = [
-        "ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "-o", f"UserKnownHostsFile={inventory.root / 'known_hosts'}",
-        "-i", str(inventory.ssh_private_key_path()),
-        f"{inventory.settings.ssh.user}@{host.address}", "--",
-    ]  # fmt: skip
+    ssh = ssh_command(inventory, host.address)
     time.sleep(5)  # back to idle after the password change
     memory = json.loads(
         subprocess.run(
-            [*ssh, "sudo", "python3", "-c", f"'{_MEMORY}'", *UNITS],
+            [*ssh, "sudo", "python3", "-c", f"'{MEMORY_PROBE}'", *UNITS],
             capture_output=True,
             text=True,
             check=True,

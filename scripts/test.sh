@@ -3,8 +3,9 @@
 # the integration tests that bring the lab up on this machine and tear it down at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The lab tests drive a real browser: Debian's chromium and its driver.
-bash scripts/setup.sh chromium chromium-driver
+# The lab tests drive a real browser (Debian's chromium and its driver), mount the drive as a
+# network drive (davfs2) and check Syncthing's device IDs against Syncthing itself.
+bash scripts/setup.sh chromium chromium-driver davfs2 syncthing
 .venv/bin/ruff check cli tests roles bench
 .venv/bin/ansible-lint --offline --profile production roles playbooks tests/roles
 exec .venv/bin/pytest "$@"

@@ -46,6 +46,8 @@ LAB_MODULE_ORDER = [
     "test_deploy.py",
     "test_identity.py",
     "test_sso.py",
+    "test_drive.py",
+    "test_drive_sync.py",
     "test_keys_rotation.py",
 ]
 

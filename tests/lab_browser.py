@@ -39,6 +39,58 @@ def one_time_password(env: Env, commune: str, login: str) -> str:
     return bastide("agent", "password", env["BASTIDE_INVENTORY"], commune, login, env=env).stdout.strip()
 
 
+def address_of(env: Env, fqdn: str) -> str:
+    """The lab address that answers for a site or the portal."""
+    found = inventory(env)
+    if found.identity is not None and fqdn == found.identity.portal:
+        return str(found.host(found.identity.host).address)
+    commune = next(c for c in found.communes if fqdn == c.domain or fqdn.endswith("." + c.domain))
+    return str(found.host(commune.host).address)
+
+
+def request(
+    env: Env,
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float = 60,
+) -> tuple[int, bytes, dict[str, str]]:
+    """One request from the controller to a lab site or the portal, at the address the inventory
+    gives it (the TLS name is the site's; the certificate is checked by the pki and nginx
+    checks, not here); redirects are not followed."""
+    import base64
+    import http.client
+    import socket
+    import ssl
+
+    parts = urllib.parse.urlsplit(url)
+    fqdn = parts.hostname or ""
+    address = address_of(env, fqdn)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+
+    class _FrontDoor(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            raw = socket.create_connection((address, parts.port or 443), timeout=timeout)
+            self.sock = context.wrap_socket(raw, server_hostname=fqdn)
+
+    sent = dict(headers or {})
+    if auth is not None:
+        sent["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    connection = _FrontDoor(fqdn, parts.port or 443, context=context, timeout=timeout)
+    try:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, path or "/", body=body, headers=sent)
+        answer = connection.getresponse()
+        return answer.status, answer.read(), {k.lower(): v for k, v in answer.getheaders()}
+    finally:
+        connection.close()
+
+
 def wait_text(browser: Browser, *needles: str, timeout: float = 20) -> str:
     end = time.monotonic() + timeout
     while True:

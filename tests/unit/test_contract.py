@@ -32,13 +32,6 @@ WHOAMI_CONTRACT = yaml.safe_load((WHOAMI / "meta" / "bastide.yml").read_text(enc
 DRIVE = REPO / "roles" / "drive"
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 def make_role(base: Path, role: str, data: Any, *, checks: str | None = "tests/test_service.py") -> Path:
     """A role directory with ``data`` as its contract (YAML text if a string) and a checks file."""
     path = base / role
@@ -85,7 +78,7 @@ def test_the_whoami_contract_loads() -> None:
     assert [(u.name, u.memory_max) for u in declared.units] == [("bastide-whoami@{commune}.service", "64M")]
     assert declared.data.databases == ("postgresql",)
     assert declared.description.fr and declared.description.en
-    assert found.checks == WHOAMI / "tests" / "test_whoami.py" and found.checks.is_file()
+    assert found.checks == [WHOAMI / "tests" / "test_whoami.py"] and found.checks[0].is_file()
 
 
 def test_the_tests_roles_are_on_the_path() -> None:
@@ -297,7 +290,7 @@ BAD: dict[str, tuple[Any, str]] = {
     "unknown-key": (lambda d: d.__setitem__("colour", "blue"), "colour: Extra inputs are not permitted"),
     "checks-outside-tests": (
         lambda d: d.__setitem__("checks", "checks.py"),
-        "checks: String should match pattern",
+        "checks.0: String should match pattern",
     ),
     "missing-upstream": (lambda d: d.pop("upstream"), "upstream: Field required"),
 }

@@ -45,13 +45,6 @@ HUB_SCHEMA = {
 }
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 def relais(**changes: Any) -> dict[str, Any]:
     """A service with a syndicat-wide part (whoami's contract otherwise), with ``changes``."""
     data = copy.deepcopy(WHOAMI_CONTRACT)

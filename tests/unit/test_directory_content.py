@@ -18,13 +18,6 @@ from bastide.errors import InputError
 DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 def test_each_commune_gets_its_people_and_groups() -> None:
     content = directory.content(load(DEMO))
     ours = next(c for c in content["communes"] if c["slug"] == "ours-les-bains")

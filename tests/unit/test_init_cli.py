@@ -13,13 +13,6 @@ from bastide.commands import main
 from bastide.core.inventory import load
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 @pytest.fixture
 def pubkey(tmp_path: Path) -> Path:
     key = ed25519.Ed25519PrivateKey.generate().public_key()

@@ -17,13 +17,6 @@ BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad"
 CASES = sorted(path for path in BAD.iterdir() if (path / "expected.yml").is_file())
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 def _flat(text: str) -> str:
     """rich wraps long lines; compare the words, not the layout."""
     return " ".join(text.split())

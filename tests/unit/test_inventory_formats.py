@@ -12,13 +12,6 @@ from bastide.core.inventory import formats
 from bastide.core.inventory.formats import Invalid
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 def _key(private: object) -> str:
     public = private.public_key()  # type: ignore[attr-defined]
     return public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()

@@ -20,13 +20,6 @@ from bastide.errors import InputError, Problem
 DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-
-
 @pytest.fixture
 def inv(tmp_path: Path) -> Path:
     root = tmp_path / "inv"

@@ -20,6 +20,7 @@ from bastide.commands import drive as drive_commands  # noqa: E402
 from bastide.commands import inventory as inventory_commands  # noqa: E402
 from bastide.commands import keys as keys_commands  # noqa: E402
 from bastide.commands import lab as lab_commands  # noqa: E402
+from bastide.commands import sync as sync_commands  # noqa: E402
 from bastide.commands import tls as tls_commands  # noqa: E402
 from bastide.console import err, show_problems  # noqa: E402
 from bastide.errors import BastideError, InputError  # noqa: E402
@@ -59,5 +60,6 @@ for module in (
     compliance_commands,
     tls_commands,
     drive_commands,
+    sync_commands,
 ):
     module.register(main)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -162,10 +162,16 @@ class Contract(_Strict):
     units: tuple[Unit, ...]
     data: Data = Data()
     backup: Backup = Backup()
-    checks: str = Field(pattern=r"^tests/test_[a-z0-9_]+\.py$")
+    # The service's testinfra checks: one module, or several (tests/test_x.py each).
+    checks: tuple[Annotated[str, Field(pattern=r"^tests/test_[a-z0-9_]+\.py$")], ...] = Field(min_length=1)
     settings: Settings = Settings()
     secrets: tuple[Secret, ...] = ()
     syndicat_part: SyndicatPart | None = None
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _root_location(self) -> Contract:
@@ -203,8 +209,8 @@ class ServiceRole(_Strict):
         return self.contract.service
 
     @property
-    def checks(self) -> Path:
-        return self.path / self.contract.checks
+    def checks(self) -> list[Path]:
+        return [self.path / module for module in self.contract.checks]
 
 
 class ContractError(BastideError):
@@ -231,8 +237,9 @@ def read(role_path: Path) -> ServiceRole:
             f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in error.errors()
         )
         raise ContractError(f"{path}: {details}") from error
-    if not found.checks.is_file():
-        raise ContractError(f"{path}: checks: {found.checks} does not exist (the service's testinfra checks)")
+    for module in found.checks:
+        if not module.is_file():
+            raise ContractError(f"{path}: checks: {module} does not exist (the service's testinfra checks)")
     return found
 
 

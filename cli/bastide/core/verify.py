@@ -203,9 +203,10 @@ def host_tests(groups: dict[str, Any], host: str, parts: list[dict[str, Any]] | 
         if play_hosts(groups, pattern, [host]):
             roles += [role for role in play_roles if role not in roles]
     services = [
-        service.checks
+        module
         for name, service in contract.services().items()
         if host in groups.get(group_name("service", name), {}).get("hosts", {})
+        for module in service.checks
     ]
     return _test_paths(roles) + _part_tests(parts or [], host) + services
 

@@ -4,14 +4,9 @@ whole inventory, and written whole or not at all."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.util import load_yaml_guess_indent
-
 from bastide.core.inventory import writer
-from bastide.core.inventory.validate import validate_dir
 from bastide.errors import InputError, Problem
 from bastide.i18n import Messages
 
@@ -36,15 +31,8 @@ def set_disabled(root: Path, slug: str, login: str, disabled: bool) -> tuple[Pat
                 _("commune.unknown.fix", inventory=root),
             )
         )
-    original = path.read_text(encoding="utf-8")
-    # Round trip: comments, order, quoting and the file's own indentation are kept.
-    _guessed, indent, dash_offset = load_yaml_guess_indent(original)
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a line
-    # Commune files nest no mapping outside list items: only the lists' layout is the file's own.
-    yaml.indent(mapping=2, sequence=indent or 2, offset=dash_offset or 0)
-    data = yaml.load(original)
+    edit = writer.CommuneEdit(root, slug)
+    data = edit.data
     found = [
         item
         for key in ("agents", "elus")
@@ -62,11 +50,5 @@ def set_disabled(root: Path, slug: str, login: str, disabled: bool) -> tuple[Pat
         item["disabled"] = True
     else:
         del item["disabled"]
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    writer.write_atomic(path, buffer.getvalue())
-    _inventory, problems = validate_dir(root)
-    if problems:
-        writer.write_atomic(path, original)
-        raise InputError(problems)
+    edit.save()
     return path, True

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -52,3 +53,36 @@ def write_commune(root: Path, data: dict[str, Any]) -> Path:
     path = commune_path(root, data["slug"])
     write_atomic(path, commune_yaml(data))
     return path
+
+
+class CommuneEdit:
+    """A commune's file opened for an edit in place: comments, order, quoting and the file's own
+    indentation are kept (ruamel's round trip); ``save`` keeps the change only if the whole
+    inventory stays valid, and otherwise puts the file back and raises the problems."""
+
+    def __init__(self, root: Path, slug: str) -> None:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.util import load_yaml_guess_indent
+
+        self.root = root
+        self.path = commune_path(root, slug)
+        self.original = self.path.read_text(encoding="utf-8")
+        _guessed, indent, dash_offset = load_yaml_guess_indent(self.original)
+        self.yaml = YAML()
+        self.yaml.preserve_quotes = True
+        self.yaml.width = 4096  # never re-wrap a line
+        # Commune files nest no mapping outside list items: only the lists' layout is the file's own.
+        self.yaml.indent(mapping=2, sequence=indent or 2, offset=dash_offset or 0)
+        self.data = self.yaml.load(self.original)
+
+    def save(self) -> None:
+        from bastide.core.inventory.validate import validate_dir
+        from bastide.errors import InputError
+
+        buffer = io.StringIO()
+        self.yaml.dump(self.data, buffer)
+        write_atomic(self.path, buffer.getvalue())
+        _inventory, problems = validate_dir(self.root)
+        if problems:
+            write_atomic(self.path, self.original)
+            raise InputError(problems)
