@@ -23,5 +23,9 @@ echo
 # A new one-time password at each run: the agent chooses their own at the first login.
 "$bastide" agent password inventories/lab ours-les-bains marie.dupont
 echo
+echo "Marie Dupont's commune drive: https://documents.ours-les-bains.example.fr/ (log in on the"
+echo "portal with the one-time password above); as a network drive: .../dav/ with her password;"
+echo "its share links: $bastide drive shares inventories/lab ours-les-bains; a device to sync:"
+echo "$bastide sync enroll inventories/lab ours-les-bains marie.dupont DEVICE_ID (docs/drive.md, docs/sync.md)."
 echo "The people of the communes and their logins: $bastide agent list inventories/lab"
 echo "The lab runs until: $bastide lab down"

@@ -38,12 +38,13 @@ def shares_command(inventory: Path, commune: str, as_json: bool) -> None:
         until = _("shares.until", expires=share.expires) if share.expires else _("shares.forever")
         password = _("shares.password") if share.password else _("shares.no_password")
         out.print(
-            _("shares.row", key=share.key, state=_("state." + share.state), path=share.path, user=share.user,
+            _("shares.row", share=share.key, state=_("state." + share.state), path=share.path, user=share.user,
               created=share.created, until=until, password=password, downloads=len(share.downloads)),
             markup=False, highlight=False,
         )  # fmt: skip
         for download in share.downloads:
-            out.print(_("shares.download", **download), markup=False, highlight=False)
+            shown = {k: download.get(k, "") for k in ("time", "ip", "path")}
+            out.print(_("shares.download", **shown), markup=False, highlight=False)
 
 
 @drive.command("revoke", help=_("cmd.revoke.help"))
@@ -53,7 +54,7 @@ def shares_command(inventory: Path, commune: str, as_json: bool) -> None:
 @click.option("--by", default=None, help=_("opt.revoke.by"))
 def revoke_command(inventory: Path, commune: str, key: str, by: str | None) -> None:
     drive_shares.revoke(load(inventory), commune, key, by or getpass.getuser())
-    out.print(_("revoked", key=key, commune=commune))
+    out.print(_("revoked", share=key, commune=commune))
 
 
 def register(main: click.Group) -> None:

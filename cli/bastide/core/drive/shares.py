@@ -84,9 +84,9 @@ def revoke(inventory: Inventory, slug: str, key: str, by: str) -> None:
     commune = _commune(inventory, slug)
     fix = _("key.invalid.fix", commune=slug)
     if not KEY.match(key):
-        raise InputError(Problem("", "KEY", _("key.invalid", key=key), fix))
+        raise InputError(Problem("", "KEY", _("key.invalid", share=key), fix))
     done = remote.run(inventory, commune.host, [TOOL, "revoke", slug, key, by])
     if done.returncode == 3:
-        raise InputError(Problem("", "KEY", _("key.unknown", key=key, commune=slug), fix))
+        raise InputError(Problem("", "KEY", _("key.unknown", share=key, commune=slug), fix))
     if done.returncode != 0:
         raise BastideError(_("remote.failed", host=commune.host, reason=remote.reason(done)))
