@@ -78,7 +78,8 @@ client = Client({url!r}, auth=({login!r}, sys.stdin.readline().strip()), verify=
 names = sorted(x["name"].rstrip("/").rsplit("/", 1)[-1] for x in client.ls("services/urbanisme"))
 print(" ".join(names))
 client.upload_fileobj(io.BytesIO(b"depuis webdav4"), "services/urbanisme/webdav4.txt", overwrite=True)
-print(client.open("services/urbanisme/compte-rendu.txt", mode="r").read())
+with client.open("services/urbanisme/compte-rendu.txt", mode="r") as found:
+    print(found.read())
 """
 
 
