@@ -37,11 +37,11 @@ def shares_command(inventory: Path, commune: str, as_json: bool) -> None:
     for share in found:
         until = _("shares.until", expires=share.expires) if share.expires else _("shares.forever")
         password = _("shares.password") if share.password else _("shares.no_password")
-        out.print(
-            _("shares.row", share=share.key, state=_("state." + share.state), path=share.path, user=share.user,
-              created=share.created, until=until, password=password, downloads=len(share.downloads)),
-            markup=False, highlight=False,
+        row = _(
+            "shares.row", share=share.key, state=_("state." + share.state), path=share.path, user=share.user,
+            created=share.created, until=until, password=password, downloads=len(share.downloads),
         )  # fmt: skip
+        out.print(row, markup=False, highlight=False)
         for download in share.downloads:
             shown = {k: download.get(k, "") for k in ("time", "ip", "path")}
             out.print(_("shares.download", **shown), markup=False, highlight=False)
