@@ -23,6 +23,9 @@ def _expected_ports(hostvars: dict[str, Any], communes: list[dict[str, Any]]) ->
             ports.update(int(p) for p in services[service].get("ports", []))
     if hostvars.get("bastide_identity", {}).get("host") == hostvars["inventory_hostname"]:
         ports.update({80, 443})  # the SSO portal
+    for part in hostvars.get("bastide_syndicat_parts", []):
+        if part["host"] == hostvars["inventory_hostname"]:
+            ports.update(int(p) for p in part["ports"])  # a service's syndicat-wide part
     return ports
 
 
