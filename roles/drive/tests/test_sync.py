@@ -147,8 +147,15 @@ def test_only_the_syndicats_relay_and_discovery(
     for commune in hubs:
         rest = _rest(host, commune["slug"])
         options = rest["config"]["options"]
-        assert options["listenAddresses"] == [servers["relay"]], options["listenAddresses"]
-        assert options["globalAnnounceServers"] == [servers["discovery"]], options["globalAnnounceServers"]
+        # The messages name what the inventory says: a hub out of step with it is told apart.
+        assert options["listenAddresses"] == [servers["relay"]], (
+            f"the hub listens on {options['listenAddresses']}, "
+            f"not only on the syndicat's relay {servers['relay']}"
+        )
+        assert options["globalAnnounceServers"] == [servers["discovery"]], (
+            f"the hub announces to {options['globalAnnounceServers']}, "
+            f"not only to the syndicat's {servers['discovery']}"
+        )
         assert options["globalAnnounceEnabled"] is True and options["relaysEnabled"] is True
         assert options["localAnnounceEnabled"] is False, "local discovery is on"
         assert options["natEnabled"] is False, "NAT traversal (UPnP, STUN) is on"
@@ -160,7 +167,9 @@ def test_only_the_syndicats_relay_and_discovery(
         for peer, state in rest["system/connections"]["connections"].items():
             if state.get("connected"):
                 assert state["type"].startswith("relay"), f"{peer} is connected directly: {state}"
-                assert state["address"] == servers["relay_host"], f"{peer} through {state['address']}"
+                assert state["address"] == servers["relay_host"], (
+                    f"{peer} through {state['address']}, not the syndicat's relay {servers['relay_host']}"
+                )
 
 
 def test_devices_get_exactly_what_their_agent_writes(host: Any, hubs: list[dict[str, Any]]) -> None:
