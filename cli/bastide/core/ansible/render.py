@@ -198,13 +198,14 @@ def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[st
                 for need in _service_needs(service):
                     add(group_name("backend", need), host.name)
 
-    for part in _syndicat_parts(inventory):
+    variables = global_vars(inventory)
+    for part in variables["bastide_syndicat_parts"]:
         if part["host"] in hosts:
             add(SYNDICAT_PARTS_GROUP, part["host"])
 
     return {
         "all": {
-            "vars": global_vars(inventory),
+            "vars": variables,
             "hosts": hosts,
             "children": {
                 name: {"hosts": {h: {} for h in sorted(members)}} for name, members in sorted(groups.items())

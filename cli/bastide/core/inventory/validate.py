@@ -739,11 +739,11 @@ def check(
         _check_identity(syndicat, parts, problems)
     communes_ok = True
     invalid: list[Source] = []
+    schemas = _schemas("commune")
     for source in communes:
         if not isinstance(source.data, dict):
             communes_ok = False
             continue
-        schemas = _schemas("commune")
         sections = {k: v for k, v in source.data.items() if k in schemas}
         rest = {k: v for k, v in source.data.items() if k not in schemas}
         commune = _validated(Commune, rest, source, (), problems)
