@@ -95,7 +95,8 @@ def test_the_tests_roles_are_on_the_path() -> None:
 
 def test_the_catalogue_holds_whoami() -> None:
     services = catalogue.services()
-    assert list(services) == ["drive", "whoami"]
+    shipped = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/meta/bastide.yml"))
+    assert {services[n].contract["role"] for n in services} == {*shipped, "whoami"}
     whoami = services["whoami"]
     assert whoami.name == "whoami" and whoami.subdomain == "whoami"
     assert whoami.needs == ("postgresql", "redis")
@@ -106,7 +107,9 @@ def test_the_catalogue_holds_whoami() -> None:
     assert described["role"] == "whoami"
     assert described["ports"] == [443, 80] and described["needs"] == ["postgresql", "redis"]
     assert described["upstream"] == {"socket": "/run/bastide-whoami/{commune}/http.sock", "port": None}
-    assert described["locations"][0] == {"path": "/", "auth": "sso"}
+    assert described["locations"][0] == {
+        "path": "/", "auth": "sso", "strip_prefix": False, "embeddable": False
+    }
     assert described["backup"]["quiesce"] == "systemctl stop bastide-whoami@{commune}.service"
 
 
@@ -293,6 +296,18 @@ BAD: dict[str, tuple[Any, str]] = {
         "checks.0: String should match pattern",
     ),
     "missing-upstream": (lambda d: d.pop("upstream"), "upstream: Field required"),
+    "strip-prefix-at-root": (
+        lambda d: d["locations"].__setitem__(0, {"path": "/", "auth": "sso", "strip_prefix": True}),
+        "strip_prefix needs a path other than /",
+    ),
+    "redirect-elsewhere": (
+        lambda d: d.__setitem__("redirects", {"/.well-known/caldav": "https://evil.example/"}),
+        "redirects map a path to a path of the same site",
+    ),
+    "settings-check-not-python": (
+        lambda d: d.__setitem__("settings", {"check": "meta/check.sh"}),
+        "settings.check: String should match pattern",
+    ),
 }
 
 

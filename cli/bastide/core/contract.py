@@ -60,6 +60,12 @@ class Location(_Strict):
 
     path: str
     auth: Auth
+    # The backend is mounted at the root and told its prefix: nginx sends ``/dav/x`` as ``/x``
+    # with ``X-Script-Name: /dav`` (WSGI DAV servers build their links from it).
+    strip_prefix: bool = False
+    # The pages may be shown in a frame of another site (the commune's own website): nginx then
+    # leaves framing to the backend, whose Content-Security-Policy frame-ancestors says which.
+    embeddable: bool = False
 
     @field_validator("path")
     @classmethod
@@ -67,6 +73,12 @@ class Location(_Strict):
         if not value.startswith("/") or (value != "/" and not value.endswith("/")):
             raise ValueError("a path starts and ends with /")
         return value
+
+    @model_validator(mode="after")
+    def _prefix(self) -> Location:
+        if self.strip_prefix and self.path == "/":
+            raise ValueError("strip_prefix needs a path other than /")
+        return self
 
 
 class Oidc(_Strict):
@@ -123,6 +135,10 @@ class Settings(_Strict):
 
     commune: dict[str, Any] | None = None
     syndicat: dict[str, Any] | None = None
+    # What a schema cannot say (hours that overlap, a name that must match another list): a
+    # Python file of the role whose ``check(section, commune)`` yields problems (see
+    # docs/service-contract.md), run once the commune's section matches its schema.
+    check: str | None = Field(default=None, pattern=r"^[a-z_/]+\.py$")
 
     @field_validator("commune", "syndicat")
     @classmethod
@@ -167,6 +183,19 @@ class Contract(_Strict):
     settings: Settings = Settings()
     secrets: tuple[Secret, ...] = ()
     syndicat_part: SyndicatPart | None = None
+    # Other services a commune running this one must run too (e.g. booking writes into calendars).
+    requires: tuple[str, ...] = ()
+    # Exact paths answered with a permanent redirect before any login (e.g. clients' discovery
+    # of /.well-known/caldav), to a path of the same site.
+    redirects: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("redirects")
+    @classmethod
+    def _redirects(cls, value: dict[str, str]) -> dict[str, str]:
+        for source, target in value.items():
+            if not source.startswith("/") or not target.startswith("/") or " " in source + target:
+                raise ValueError("redirects map a path to a path of the same site, both starting with /")
+        return value
 
     @field_validator("checks", mode="before")
     @classmethod
@@ -240,6 +269,9 @@ def read(role_path: Path) -> ServiceRole:
     for module in found.checks:
         if not module.is_file():
             raise ContractError(f"{path}: checks: {module} does not exist (the service's testinfra checks)")
+    check = found.contract.settings.check
+    if check is not None and not (role_path / check).is_file():
+        raise ContractError(f"{path}: settings.check: {role_path / check} does not exist")
     return found
 
 
@@ -265,6 +297,13 @@ def discover(dirs: tuple[Path, ...]) -> dict[str, ServiceRole]:
                     "name of its own"
                 )
             found[service.name] = service
+    for service in found.values():
+        unknown = [name for name in service.contract.requires if name not in found]
+        if unknown:
+            raise ContractError(
+                f"{service.path / CONTRACT_FILE}: requires: no role declares the service(s) "
+                f"{', '.join(unknown)} (known: {', '.join(sorted(found))})"
+            )
     return found
 
 

@@ -10,7 +10,11 @@ of the schema are applied, so that the roles receive every setting.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+import importlib.util
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -143,3 +147,47 @@ def check(
         problems.extend(_problem(e, schema, source, prefix, choices) for e in errors)
         return None
     return with_defaults(schema, value)
+
+
+@cache
+def _module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bastide_settings_check_{path.parent.parent.name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get(language(), value.get("en", "")))
+    return str(value)
+
+
+def commune_facts(commune: Any) -> dict[str, Any]:
+    """What a service's own check may know of the commune (plain data, no model)."""
+    def person(p: Any) -> dict[str, Any]:
+        return {"login": p.login, "name": p.name, "service": getattr(p, "service", None),
+                "disabled": bool(getattr(p, "disabled", False))}
+
+    return {"slug": commune.slug, "name": commune.name, "insee": commune.insee,
+            "agents": [person(a) for a in commune.agents], "elus": [person(e) for e in commune.elus]}
+
+
+def run_check(
+    role_path: Path,
+    check_file: str,
+    section: dict[str, Any],
+    commune: Any,
+    source: Source,
+    prefix: Loc,
+    problems: list[Problem],
+) -> bool:
+    """Run the service's own ``check(section, commune)`` (contract ``settings.check``): each
+    problem it yields is ``(path in the section, message {fr, en}, fix {fr, en})``. True when
+    it found none."""
+    function: Callable[..., Iterable[tuple[Loc, Any, Any]]] = _module(role_path / check_file).check
+    found = [source.problem((*prefix, *path), _text(message), _text(fix))
+             for path, message, fix in function(section, commune_facts(commune))]
+    problems.extend(found)
+    return not found

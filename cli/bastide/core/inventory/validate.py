@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bastide.core import contract
 from bastide.core.inventory import catalogue, formats, service_settings, yamlsource
 from bastide.core.inventory.model import (
     BackupTarget,
@@ -474,6 +475,17 @@ def _check_references(
     """A commune's host, services and backup target exist (and the host runs the services)."""
     if services is not None:
         _check_services(source, ("services",), services, set(catalogue.services()), problems)
+        known = catalogue.services()
+        for index, service in enumerate(services):
+            for required in (known[service].contract.get("requires") or []) if service in known else []:
+                if required not in services:
+                    problems.append(
+                        source.problem(
+                            ("services", index),
+                            _("commune.service_requires", service=service, required=required),
+                            _("commune.service_requires.fix", service=service, required=required),
+                        )
+                    )
     host = {h.name: h for _i, h in parts.hosts}.get(host_name)
     if host_name is None:
         pass
@@ -671,8 +683,14 @@ def _commune_settings(
         )
         if checked is None:
             ok = False
-        else:
-            found[name] = checked
+            continue
+        own_check = ((catalogue.services()[name].settings_schema) or {}).get("check")
+        if own_check and not service_settings.run_check(
+            contract.services()[name].path, own_check, checked, commune, source, (name,), problems
+        ):
+            ok = False
+            continue
+        found[name] = checked
     return found if ok else None
 
 
