@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RdvConfig(AppConfig):
+    name = "rdv"
+    verbose_name = "Rendez-vous"
