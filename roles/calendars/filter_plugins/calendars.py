@@ -149,12 +149,14 @@ def calendars_rights(commune: dict[str, Any]) -> list[dict[str, str]]:
         login = _exact(agent["login"])
         sections += [
             {"name": f"rdv principal {agent['login']}", "user": rdv, "collection": login, "permissions": "R"},
-            {"name": f"rdv agenda {agent['login']}", "user": rdv, "collection": f"{login}/agenda", "permissions": "rw"},
+            {"name": f"rdv agenda {agent['login']}", "user": rdv,
+             "collection": f"{login}/agenda", "permissions": "rw"},
         ]  # fmt: skip
     if calendars_services(commune):
         sections += [
             {"name": "rdv services", "user": rdv, "collection": f"{SERVICES}(/[^/]+)?", "permissions": "R"},
-            {"name": "rdv service agendas", "user": rdv, "collection": f"{SERVICES}/[^/]+/agenda", "permissions": "rw"},
+            {"name": "rdv service agendas", "user": rdv,
+             "collection": f"{SERVICES}/[^/]+/agenda", "permissions": "rw"},
         ]  # fmt: skip
     return sections
 
