@@ -28,8 +28,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rdv.middleware.ContentSecurityPolicyMiddleware",  # outside the gate: its 403s get it too
     "rdv.middleware.AgentGateMiddleware",
-    "rdv.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -116,7 +116,8 @@ def book(request: HttpRequest, service: str, motive: str) -> HttpResponse:
     data = form.cleaned_data
     citizen = booking.Citizen(data["name"], data["email"], data["phone"])
     try:
-        _, token = booking.book(srv, mot, key, citizen, language=get_language() or "fr")
+        _appointment, token = booking.book(srv, mot, key, citizen,
+                                           language=get_language() or "fr")
     except booking.AlreadyBooked:
         form.add_error("email", _(
             "Un rendez-vous pour ce motif est déjà enregistré avec cette adresse. "
