@@ -63,7 +63,7 @@ def _kick_after_commit() -> None:
     def kick() -> None:
         try:
             push()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("calendar push after commit failed")
 
     transaction.on_commit(kick)
@@ -113,7 +113,7 @@ def push(limit: int = 500) -> tuple[int, int]:
                 continue  # later changes of an event wait for its earlier ones
             try:
                 _send(client, entry)
-            except Exception as exc:  # noqa: BLE001 (network errors of several libraries)
+            except Exception as exc:
                 failed_events.add(key)
                 OutboxEntry.objects.filter(pk=entry.pk).update(
                     attempts=entry.attempts + 1, last_error=str(exc)[:2000]

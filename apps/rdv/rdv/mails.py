@@ -57,7 +57,7 @@ def _send(appointment: Appointment, template: str, token: str | None, attach: bo
         message.attach("rendez-vous.ics", ics.for_citizen(appointment), "text/calendar")
     try:
         message.send()
-    except Exception:  # noqa: BLE001 (smtplib and socket errors)
+    except Exception:
         # The appointment stands even if the local MTA hiccups; the page shows the link too.
         log.exception("mail %s for appointment %s not sent", template, appointment.uid)
 

@@ -49,7 +49,7 @@ def health(request: HttpRequest) -> HttpResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return HttpResponse("base de données injoignable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
 

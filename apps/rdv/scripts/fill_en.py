@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a translation table reads best one message a line)
 """Fill the English catalogue (rdv/locale/en/LC_MESSAGES/django.po) from the table below,
 then compile it: `python scripts/fill_en.py` after `makemessages -l en`."""
 

@@ -5,7 +5,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
-
 from rdv import booking, config
 from rdv.models import Appointment, Status
 

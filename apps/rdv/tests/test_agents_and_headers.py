@@ -2,7 +2,6 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
-
 from rdv.models import Appointment, Block, Status
 
 from .conftest import AGENT, at, make_appointment

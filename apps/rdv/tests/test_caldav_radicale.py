@@ -10,7 +10,6 @@ from io import StringIO
 import caldav
 import pytest
 from django.core.management import CommandError, call_command
-
 from rdv import booking, calendars, config, slots
 from rdv.models import Appointment, OutboxEntry
 

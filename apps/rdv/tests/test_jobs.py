@@ -6,7 +6,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-
 from rdv.models import Appointment, OutboxEntry, Reservation, Status
 
 from .conftest import make_appointment
@@ -56,7 +55,7 @@ def test_retention_erases_personal_data_and_keeps_counts():
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = [r[0] for r in cursor.fetchall()]
         for table in tables:
-            cursor.execute(f'SELECT CAST(t AS text) FROM "{table}" t')  # noqa: S608
+            cursor.execute(f'SELECT CAST(t AS text) FROM "{table}" t')
             dump = " ".join(r[0] for r in cursor.fetchall())
             for secret in ("Ancien", "ancien@", "absente@", "annule@", "Absente"):
                 assert secret not in dump, (table, secret)

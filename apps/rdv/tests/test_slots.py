@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-
 from rdv import config, slots
 from rdv.models import Block
 

@@ -17,6 +17,6 @@ class Command(BaseCommand):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM rdv_reservation LIMIT 1")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise CommandError(f"database: {exc}") from exc
         self.stdout.write(f"ok: {conf.commune_name}, {len(conf.services)} service(s)")
