@@ -40,8 +40,9 @@ def _secret() -> bytes:
 
 class Auth(auth.BaseAuth):
     def __init__(self, configuration: object) -> None:
-        super().__init__(configuration)
+        # Before anything else: an instance without its secret must not start at all.
         self._expected = _secret()
+        super().__init__(configuration)
 
     def get_external_login(self, environ: dict) -> tuple[str, str]:
         # Always a pair, never (): Radicale then ignores any HTTP Basic header altogether. The
