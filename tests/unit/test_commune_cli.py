@@ -64,7 +64,8 @@ def without_services(path: Path) -> None:
     """The commune file at ``path`` runs no service (and has no service section)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["services"] = []
-    data.pop("drive", None)
+    for section in ("drive", "calendars", "rdv"):
+        data.pop(section, None)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
@@ -77,7 +78,9 @@ def test_list_json_of_a_commune_without_services(tmp_path: Path) -> None:
     ortu = rows[1]
     assert (ortu["slug"], ortu["services"], ortu["sites"]) == ("ortu-di-l-orsu", [], [])
     # The other communes of the demo keep their drive.
-    assert rows[2]["sites"] == ["documents.ours-les-bains.example.fr"]
+    assert rows[2]["sites"] == [
+        f"{sub}.ours-les-bains.example.fr" for sub in ("documents", "agenda", "rdv")
+    ]
 
 
 def test_list_table(inv: Path) -> None:
@@ -139,8 +142,8 @@ def host_without_services(root: Path, host: str) -> None:
 
 @pytest.mark.parametrize(
     ("base", "bare", "services"),
-    [(SYNDICAT, False, ["drive", "whoami"]), (DEMO, False, ["drive"]), (DEMO, True, [])],
-    ids=["drive-whoami", "drive", "none"],
+    [(SYNDICAT, False, ["drive", "whoami"]), (DEMO, False, ["drive", "calendars", "rdv"]), (DEMO, True, [])],
+    ids=["drive-whoami", "demo", "none"],
 )
 def test_add_defaults_services_to_the_hosts(
     tmp_path: Path, base: Path, bare: bool, services: list[str]

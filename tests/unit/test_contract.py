@@ -88,7 +88,7 @@ def test_the_tests_roles_are_on_the_path() -> None:
     assert TESTS / "roles" in dirs[1:]
     services = contract.services()
     # bastide's own service first (its roles directory comes first), then the tests' one.
-    assert list(services) == ["drive", "whoami"]
+    assert list(services) == ["calendars", "drive", "rdv", "whoami"]
     assert services["drive"].path == DRIVE
     assert services["whoami"].path == WHOAMI
 
@@ -120,13 +120,14 @@ def test_the_description_follows_the_language(monkeypatch: pytest.MonkeyPatch) -
 
 def test_bastide_ships_the_roles_with_a_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without BASTIDE_ROLES_PATH, the catalogue is exactly bastide's roles that have a contract:
-    today the drive alone."""
+    today the drive, the calendars and the booking."""
     monkeypatch.delenv(contract.EXTRA_ROLES_ENV)
     assert contract.role_dirs() == [roles_dir()]
     with_contract = {p.parent.parent.name for p in roles_dir().glob("*/meta/bastide.yml")}
-    assert with_contract == {"drive"}
+    assert with_contract == {"calendars", "drive", "rdv"}
     services = catalogue.services()
-    assert set(services) == {contract.read(roles_dir() / role).name for role in with_contract} == {"drive"}
+    shipped = {contract.read(roles_dir() / role).name for role in with_contract}
+    assert set(services) == shipped == {"calendars", "drive", "rdv"}
     drive = services["drive"]
     assert drive.contract["role"] == "drive" and drive.subdomain == "documents"
     assert [(loc["path"], loc["auth"]) for loc in drive.contract["locations"]] == [
@@ -141,12 +142,13 @@ def test_bastide_ships_the_roles_with_a_contract(monkeypatch: pytest.MonkeyPatch
 
 def test_a_role_on_the_path_joins_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A service plugs in by its contract alone; its sites answer at its subdomain, not its name."""
-    make_role(tmp_path, "bastide-agenda", service("agenda", "rdv", needs=["postgresql"], data={}, backup={}))
+    changed = service("agenda", "prise", needs=["postgresql"], data={}, backup={})
+    make_role(tmp_path, "bastide-agenda", changed)
     on_path(monkeypatch, TESTS / "roles", tmp_path)
     services = catalogue.services()
-    assert sorted(services) == ["agenda", "drive", "whoami"]
+    assert sorted(services) == ["agenda", "calendars", "drive", "rdv", "whoami"]
     agenda = services["agenda"]
-    assert (agenda.subdomain, agenda.needs, agenda.ports) == ("rdv", ("postgresql",), (443, 80))
+    assert (agenda.subdomain, agenda.needs, agenda.ports) == ("prise", ("postgresql",), (443, 80))
     assert agenda.contract["role"] == "bastide-agenda"  # the role's directory, not the service
     commune = Commune.model_validate(
         {
@@ -160,7 +162,7 @@ def test_a_role_on_the_path_joins_the_catalogue(tmp_path: Path, monkeypatch: pyt
         }
     )
     assert [(s.service, s.fqdn) for s in commune.sites()] == [
-        ("agenda", "rdv.ours.example.fr"),
+        ("agenda", "prise.ours.example.fr"),
         ("whoami", "whoami.ours.example.fr"),
     ]
 
@@ -171,11 +173,11 @@ def test_a_role_without_a_contract_is_no_service(tmp_path: Path, monkeypatch: py
     (tmp_path / "not-a-role.yml").write_text("service: nope\n")
     on_path(monkeypatch, tmp_path)
     # Only bastide's own service: neither the helper role nor the stray file is one.
-    assert list(catalogue.services()) == ["drive"]
+    assert list(catalogue.services()) == ["calendars", "drive", "rdv"]
 
 
 def test_two_roles_declaring_one_service_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = make_role(tmp_path / "a", "agenda", service("agenda", "rdv"))
+    first = make_role(tmp_path / "a", "agenda", service("agenda", "prise"))
     second = make_role(tmp_path / "b", "agenda-bis", service("agenda", "agenda"))
     on_path(monkeypatch, tmp_path / "a", tmp_path / "b")
     with pytest.raises(ContractError) as raised:
@@ -211,7 +213,8 @@ def test_a_role_redeclaring_the_tests_service_is_refused(
 def test_a_bad_contract_on_the_path_fails_validate_with_its_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bad = make_role(tmp_path, "agenda", service("agenda", "rdv", upstream={"port": 8000, "socket": "/run/x"}))
+    changed = service("agenda", "prise", upstream={"port": 8000, "socket": "/run/x"})
+    bad = make_role(tmp_path, "agenda", changed)
     on_path(monkeypatch, TESTS / "roles", tmp_path)
     result = CliRunner(env={"COLUMNS": "400"}).invoke(main, ["validate", str(REPO / "inventories" / "demo")])
     assert result.exit_code == EXIT_BAD_INPUT == 2
@@ -223,7 +226,7 @@ def test_a_bad_contract_on_the_path_fails_validate_with_its_file(
 
 def test_the_inventory_sees_the_services_on_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without tests/roles on the path, whoami is an unknown service of the tests' syndicat."""
-    make_role(tmp_path, "agenda", service("agenda", "rdv"))
+    make_role(tmp_path, "agenda", service("agenda", "prise"))
     on_path(monkeypatch, tmp_path)
     with pytest.raises(InputError) as raised:
         load(TESTS / "fixtures" / "syndicat")
@@ -314,7 +317,7 @@ BAD: dict[str, tuple[Any, str]] = {
 @pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
 def test_a_bad_field_is_refused_with_the_file(tmp_path: Path, case: str) -> None:
     change, expected = BAD[case]
-    data = service("agenda", "rdv")
+    data = service("agenda", "prise")
     change(data)
     role = make_role(tmp_path, "agenda", data)
     with pytest.raises(ContractError) as raised:
@@ -327,16 +330,16 @@ def test_a_bad_field_is_refused_with_the_file(tmp_path: Path, case: str) -> None
 
 def test_the_good_contract_of_the_bad_cases_loads(tmp_path: Path) -> None:
     """The cases above differ from a valid contract by their one defect only."""
-    assert contract.read(make_role(tmp_path, "agenda", service("agenda", "rdv"))).name == "agenda"
+    assert contract.read(make_role(tmp_path, "agenda", service("agenda", "prise"))).name == "agenda"
 
 
 def test_a_port_upstream_is_accepted(tmp_path: Path) -> None:
-    found = contract.read(make_role(tmp_path, "agenda", service("agenda", "rdv", upstream={"port": 8100})))
+    found = contract.read(make_role(tmp_path, "agenda", service("agenda", "prise", upstream={"port": 8100})))
     assert (found.contract.upstream.port, found.contract.upstream.socket) == (8100, None)
 
 
 def test_a_checks_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
-    role = make_role(tmp_path, "agenda", service("agenda", "rdv", checks="tests/test_agenda.py"))
+    role = make_role(tmp_path, "agenda", service("agenda", "prise", checks="tests/test_agenda.py"))
     with pytest.raises(ContractError) as raised:
         contract.read(role)
     message = str(raised.value)
@@ -364,7 +367,7 @@ def test_an_unreadable_contract_is_refused_with_the_file(tmp_path: Path, text: s
 def test_a_bad_contract_on_the_path_breaks_the_catalogue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = service("agenda", "rdv")
+    data = service("agenda", "prise")
     data["locations"][1]["auth"] = "magic"
     role = make_role(tmp_path, "agenda", data)
     on_path(monkeypatch, tmp_path)

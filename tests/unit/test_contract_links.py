@@ -73,23 +73,23 @@ def _problems(inventory: Path) -> list[str]:
 def test_a_required_service_the_commune_does_not_run_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    roles = _copy(tmp_path, "agenda", {})
-    _copy(tmp_path, "rdv", {"requires": ["agenda"]})
+    roles = _copy(tmp_path, "carnet", {})
+    _copy(tmp_path, "guichet", {"requires": ["carnet"]})
     on_path(monkeypatch, TESTS / "roles", roles)
     problems = _problems(
-        _inventory(tmp_path, "[drive, whoami, rdv]", host_services="[drive, whoami, agenda, rdv]")
+        _inventory(tmp_path, "[drive, whoami, guichet]", host_services="[drive, whoami, carnet, guichet]")
     )
     assert any(
-        "ours-les-bains.yml" in p and "services[2]" in p and "needs service agenda" in p and "add agenda" in p
+        "ours-les-bains.yml" in p and "services[2]" in p and "needs service carnet" in p and "add carnet" in p
         for p in problems
     ), problems
-    assert load(_inventory(tmp_path / "ok", "[drive, whoami, agenda, rdv]")).commune("ours-les-bains")
+    assert load(_inventory(tmp_path / "ok", "[drive, whoami, carnet, guichet]")).commune("ours-les-bains")
 
 
 def test_requiring_a_service_no_role_declares_is_a_contract_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    roles = _copy(tmp_path, "rdv", {"requires": ["agenda"]})
+    roles = _copy(tmp_path, "guichet", {"requires": ["carnet"]})
     on_path(monkeypatch, TESTS / "roles", roles)
     with pytest.raises(ContractError, match="requires: no role declares the service"):
         contract.services()
@@ -110,8 +110,8 @@ def _with_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             }
         },
     }
-    roles = _copy(tmp_path, "agenda", {"settings": {"commune": schema, "check": "meta/settings_check.py"}})
-    (roles / "agenda" / "meta" / "settings_check.py").write_text(CHECK, encoding="utf-8")
+    roles = _copy(tmp_path, "carnet", {"settings": {"commune": schema, "check": "meta/settings_check.py"}})
+    (roles / "carnet" / "meta" / "settings_check.py").write_text(CHECK, encoding="utf-8")
     on_path(monkeypatch, TESTS / "roles", roles)
 
 
@@ -120,38 +120,38 @@ def test_a_services_own_check_reports_with_file_line_field_and_fix(
 ) -> None:
     _with_check(tmp_path, monkeypatch)
     section = (
-        "agenda:\n  counters:\n    - name: Guichet 1\n      agents: [marie.dupont]\n    - name: Guichet 2\n"
+        "carnet:\n  counters:\n    - name: Guichet 1\n      agents: [marie.dupont]\n    - name: Guichet 2\n"
     )
-    inventory = _inventory(tmp_path, "[drive, whoami, agenda]", section)
+    inventory = _inventory(tmp_path, "[drive, whoami, carnet]", section)
     problems = _problems(inventory)
     lines = (inventory / "communes" / "ours-les-bains.yml").read_text(encoding="utf-8").splitlines()
     line = next(i for i, text in enumerate(lines, 1) if "Guichet 2" in text)
     assert len(problems) == 1, problems
-    assert f"ours-les-bains.yml:{line}: agenda.counters[1]" in problems[0]
+    assert f"ours-les-bains.yml:{line}: carnet.counters[1]" in problems[0]
     assert "nobody staffs Guichet 2 -> name an agent" in problems[0]
 
 
 def test_the_check_speaks_the_users_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _with_check(tmp_path, monkeypatch)
     monkeypatch.setenv("LANG", "fr_FR.UTF-8")
-    section = "agenda:\n  counters:\n    - name: Guichet 1\n    - name: Guichet 1\n      agents: [x]\n"
-    problems = _problems(_inventory(tmp_path, "[drive, whoami, agenda]", section))
+    section = "carnet:\n  counters:\n    - name: Guichet 1\n    - name: Guichet 1\n      agents: [x]\n"
+    problems = _problems(_inventory(tmp_path, "[drive, whoami, carnet]", section))
     assert any("personne ne tient Guichet 1" in p for p in problems), problems
     assert any("nom répété -> renommez" in p for p in problems), problems
 
 
 def test_a_section_the_check_accepts_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _with_check(tmp_path, monkeypatch)
-    section = "agenda:\n  counters:\n    - name: Guichet 1\n      agents: [marie.dupont]\n"
-    loaded = load(_inventory(tmp_path, "[drive, whoami, agenda]", section))
-    assert loaded.commune("ours-les-bains").service_settings("agenda")["counters"][0]["agents"] == [
+    section = "carnet:\n  counters:\n    - name: Guichet 1\n      agents: [marie.dupont]\n"
+    loaded = load(_inventory(tmp_path, "[drive, whoami, carnet]", section))
+    assert loaded.commune("ours-les-bains").service_settings("carnet")["counters"][0]["agents"] == [
         "marie.dupont"
     ]
 
 
 def test_a_check_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     role = make_role(
-        tmp_path, "agenda", service("agenda", "rdv", settings={"check": "meta/settings_check.py"})
+        tmp_path, "carnet", service("carnet", "guichet", settings={"check": "meta/settings_check.py"})
     )
     with pytest.raises(ContractError, match=r"settings\.check: .* does not exist"):
         contract.read(role)
@@ -169,8 +169,8 @@ def _site(
         loader=jinja2.FileSystemLoader(NGINX_TEMPLATES), undefined=jinja2.StrictUndefined, trim_blocks=True
     )
     site = {
-        "fqdn": "agenda.ours.example.fr",
-        "service": "agenda",
+        "fqdn": "carnet.ours.example.fr",
+        "service": "carnet",
         "commune": "Ours",
         "slug": "ours",
         "cert": "ours",

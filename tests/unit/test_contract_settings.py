@@ -301,7 +301,7 @@ def test_a_commune_s_section_of_a_service_with_a_commune_schema(
             "seats": {"type": "integer", "default": 5},
         },
     }
-    make_role(roles, "agenda", relais(service="agenda", subdomain="rdv", settings={"commune": schema},
+    make_role(roles, "agenda", relais(service="agenda", subdomain="prise", settings={"commune": schema},
                                       secrets=[], syndicat_part=None))  # fmt: skip
     monkeypatch.setenv(contract.EXTRA_ROLES_ENV, os.pathsep.join([str(TESTS / "roles"), str(roles)]))
     root = tmp_path / "inventory"

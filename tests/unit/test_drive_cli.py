@@ -57,7 +57,8 @@ def test_a_commune_without_the_drive_is_refused(tmp_path: Path, no_ssh: list[lis
     shutil.copytree(DEMO, root)
     path = root / "communes" / "anse-aux-ours.yml"
     path.write_text(
-        path.read_text(encoding="utf-8").replace("services: [drive]", "services: []"), encoding="utf-8"
+        path.read_text(encoding="utf-8").replace("services: [drive, calendars, rdv]", "services: []"),
+        encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["drive", "shares", str(root), "anse-aux-ours"])
     assert result.exit_code == 2, result.output

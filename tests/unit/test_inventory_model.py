@@ -63,9 +63,11 @@ def test_commune_source_and_sites(demo: Inventory) -> None:
     commune = demo.commune("ours-les-bains")
     assert commune.source == DEMO / "communes" / "ours-les-bains.yml"
     # The demo's communes run the drive, bastide's own service, at its subdomain.
-    assert commune.services == ["drive"]
+    assert commune.services == ["drive", "calendars", "rdv"]
     assert [(site.service, site.fqdn) for site in commune.sites()] == [
         ("drive", "documents.ours-les-bains.example.fr"),
+        ("calendars", "agenda.ours-les-bains.example.fr"),
+        ("rdv", "rdv.ours-les-bains.example.fr"),
     ]
     commune = load(SYNDICAT).commune("ours-les-bains")
     assert commune.source == SYNDICAT / "communes" / "ours-les-bains.yml"
@@ -152,7 +154,7 @@ def test_catalogue_providers() -> None:
 def test_catalogue_services() -> None:
     services = catalogue.services()
     # bastide's own drive, and the tests' whoami (on BASTIDE_ROLES_PATH).
-    assert set(services) == {"drive", "whoami"}
+    assert set(services) == {"calendars", "drive", "rdv", "whoami"}
     drive = services["drive"]
     assert (drive.subdomain, drive.needs, drive.ports) == ("documents", (), (443, 80))
     whoami = services["whoami"]

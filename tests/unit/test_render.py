@@ -69,7 +69,8 @@ def without_services(root: Path) -> None:
     for path in (root / "communes").glob("*.yml"):
         commune = yaml.safe_load(path.read_text(encoding="utf-8"))
         commune["services"] = []
-        commune.pop("drive", None)
+        for section in ("drive", "calendars", "rdv"):
+            commune.pop(section, None)
         path.write_text(yaml.safe_dump(commune, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
@@ -89,14 +90,17 @@ def test_no_service_no_service_nor_backend_group(tmp_path: Path) -> None:
         assert all(commune["settings"] == {} for commune in host["bastide_communes"])
 
 
-def test_the_demo_drive_needs_no_backend() -> None:
-    """The demo's communes run the drive alone, which needs neither PostgreSQL nor Redis."""
+def test_the_demo_services_and_their_backend() -> None:
+    """The demo's communes run the drive, the calendars and the booking; only the booking needs
+    a backend (PostgreSQL), Redis none of them."""
     rendered = render(load(DEMO))
     groups = rendered["all"]["children"]
     assert set(groups["service_drive"]["hosts"]) == {"srv-ours-1", "srv-ours-2"}
-    assert [name for name in groups if name.startswith(("service_", "backend_"))] == ["service_drive"]
+    assert sorted(name for name in groups if name.startswith(("service_", "backend_"))) == [
+        "backend_postgresql", "service_calendars", "service_drive", "service_rdv"
+    ]
     assert {s["fqdn"] for s in rendered["all"]["vars"]["bastide_sites"]} == {
-        "documents." + c.domain for c in load(DEMO).communes
+        f"{sub}.{c.domain}" for c in load(DEMO).communes for sub in ("documents", "agenda", "rdv")
     }
 
 

@@ -10,6 +10,7 @@ of the schema are applied, so that the roles receive every setting.
 from __future__ import annotations
 
 import copy
+import datetime
 import importlib.util
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -110,10 +111,23 @@ def _problem(error: ValidationError, schema: dict[str, Any], source: Source, pre
         allowed = _("settings.not_one_of.fix", allowed=values)
         return source.problem((*prefix, *path), _("settings.not_one_of", value=error.instance),
                               f"{fix} ; {allowed}" if fix else allowed)
-    if error.validator in ("pattern", "enum", "minLength", "maxLength", "uniqueItems") and fix:
+    if error.validator in ("pattern", "enum", "minLength", "maxLength", "uniqueItems", "minimum", "maximum",
+                           "minItems", "maxItems", "format") and fix:
         # The schema's own help says what is expected; jsonschema's message is English only.
         return source.problem((*prefix, *path), _("field.invalid", detail=repr(error.instance)), fix)
     return source.problem((*prefix, *path), _("field.invalid", detail=error.message), fix or _("type.fix"))
+
+
+def _as_json(value: Any) -> Any:
+    """YAML's own dates (``from: 2026-12-24``) as the ISO strings JSON Schema expects: a date
+    written unquoted is what an administrator writes."""
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
 
 
 def with_defaults(schema: dict[str, Any], value: Any) -> Any:
@@ -140,7 +154,7 @@ def check(
     problems: list[Problem],
 ) -> dict[str, Any] | None:
     """The section with its defaults, or ``None`` after adding its problems to ``problems``."""
-    value = {} if value is None else value
+    value = _as_json({} if value is None else value)
     validator = Draft202012Validator(schema, format_checker=checker(choices))
     errors = sorted(validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
