@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh chromium chromium-driver davfs2 syncthing
 .venv/bin/ruff check cli tests roles bench
 .venv/bin/ansible-lint --offline --profile production roles playbooks tests/roles
+# The booking application's own tests (apps/rdv: PostgreSQL, Radicale, chromium with axe-core).
+bash apps/rdv/scripts/test.sh
 exec .venv/bin/pytest "$@"

@@ -108,7 +108,7 @@ def test_the_catalogue_holds_whoami() -> None:
     assert described["ports"] == [443, 80] and described["needs"] == ["postgresql", "redis"]
     assert described["upstream"] == {"socket": "/run/bastide-whoami/{commune}/http.sock", "port": None}
     assert described["locations"][0] == {
-        "path": "/", "auth": "sso", "strip_prefix": False, "embeddable": False
+        "path": "/", "auth": "sso", "strip_prefix": False, "embeddable": False, "log": True
     }
     assert described["backup"]["quiesce"] == "systemctl stop bastide-whoami@{commune}.service"
 

@@ -177,7 +177,7 @@ def _site(
         "upstream": upstream,
         "health": "/",
         "redirects": redirects or {},
-        "locations": [{"strip_prefix": False, "embeddable": False, **loc} for loc in locations],
+        "locations": [{"strip_prefix": False, "embeddable": False, "log": True, **loc} for loc in locations],
     }
     return env.get_template("site.conf.j2").render(
         item=site,
@@ -223,6 +223,12 @@ def test_only_embeddable_paths_may_be_framed() -> None:
     framed = env.get_template("security-headers.conf.j2").render(values, embeddable=True)
     assert 'X-Frame-Options "DENY"' in plain and "X-Frame-Options" not in framed
     assert "Strict-Transport-Security" in framed and "nosniff" in framed
+
+
+def test_a_path_carrying_a_credential_is_not_logged() -> None:
+    text = _site([{"path": "/", "auth": "public"}, {"path": "/rdv/", "auth": "public", "log": False}])
+    assert "access_log off;" in _block(text, "location /rdv/ {")
+    assert "access_log off;" not in _block(text, "location / {")
 
 
 def test_redirects_are_answered_before_any_login() -> None:

@@ -12,7 +12,9 @@ BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = _config.credential("secret-key")
 HEADER_SECRET = _config.credential("header-secret")
 DEBUG = False
-ALLOWED_HOSTS = [CONFIG.base_url.split("://", 1)[-1].split("/", 1)[0]]
+# The commune's site, and the host's own checks (bastide verify asks the socket for /sante as
+# localhost; nginx always sends the site's name).
+ALLOWED_HOSTS = [CONFIG.base_url.split("://", 1)[-1].split("/", 1)[0], "localhost"]
 CSRF_TRUSTED_ORIGINS = [CONFIG.base_url]
 # nginx terminates TLS and talks to gunicorn over a unix socket.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -15,11 +15,14 @@ from selenium.webdriver.common.keys import Keys
 AXE = Path(__file__).parent / "node_modules/axe-core/axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts/rdv"
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("chromedriver") or not AXE.exists(),
-                       reason="chromium/chromedriver or axe-core missing (scripts/test.sh)"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    # A missing browser or axe-core fails these tests: scripts/test.sh installs both.
+    assert shutil.which("chromedriver"), "chromium-driver is missing (apps/rdv/scripts/test.sh installs it)"
+    assert AXE.exists(), f"{AXE} is missing (apps/rdv/scripts/test.sh runs npm install)"
 
 
 def _browser(javascript: bool = True) -> webdriver.Chrome:

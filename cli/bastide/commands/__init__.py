@@ -20,6 +20,7 @@ from bastide.commands import drive as drive_commands  # noqa: E402
 from bastide.commands import inventory as inventory_commands  # noqa: E402
 from bastide.commands import keys as keys_commands  # noqa: E402
 from bastide.commands import lab as lab_commands  # noqa: E402
+from bastide.commands import rdv as rdv_commands  # noqa: E402
 from bastide.commands import sync as sync_commands  # noqa: E402
 from bastide.commands import tls as tls_commands  # noqa: E402
 from bastide.console import err, show_problems  # noqa: E402
@@ -61,5 +62,6 @@ for module in (
     tls_commands,
     drive_commands,
     sync_commands,
+    rdv_commands,
 ):
     module.register(main)

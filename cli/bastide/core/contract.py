@@ -66,6 +66,9 @@ class Location(_Strict):
     # The pages may be shown in a frame of another site (the commune's own website): nginx then
     # leaves framing to the backend, whose Content-Security-Policy frame-ancestors says which.
     embeddable: bool = False
+    # Requests to the path are not written to the access log: their path carries a credential
+    # (a private link's token), which must not end up in logs.
+    log: bool = True
 
     @field_validator("path")
     @classmethod
