@@ -111,7 +111,22 @@ CASES: dict[str, tuple[Any, str, str]] = {
     "closure-not-a-date": (
         lambda s, _d: s["closures"][0].__setitem__("from", "24/12/2026"),
         "rdv.services[0].closures[0].from",
-        "a date YYYY-MM-DD",
+        "a date YYYY-MM-DD (for example 2026-12-24), or MM-DD for every year",
+    ),
+    "closure-not-a-day": (
+        lambda s, _d: s["closures"][0].__setitem__("from", "2026-02-30"),
+        "rdv.services[0].closures[0].from",
+        "2026-02-30 is not a day",
+    ),
+    "yearly-closure-not-a-day": (
+        lambda s, _d: s["closures"].append({"from": "13-01"}),
+        "rdv.services[0].closures[1].from",
+        "13-01 is not a day",
+    ),
+    "closure-mixing-a-date-and-a-day": (
+        lambda s, _d: s["closures"].append({"from": "12-24", "to": "2027-01-02"}),
+        "rdv.services[0].closures[1].to",
+        "must both be dates, or both days of the year",
     ),
     "closed-every-day": (
         lambda s, _d: s.__setitem__("hours", {}),

@@ -41,6 +41,24 @@ class Closure:
     start: dt.date
     end: dt.date  # inclusive
     reason: str
+    # Every year on the same days ("12-24" to "01-02" in the inventory, across the new year
+    # when the end comes first): start and end then carry only their month and day.
+    yearly: bool = False
+
+    def covers(self, day: dt.date) -> bool:
+        if not self.yearly:
+            return self.start <= day <= self.end
+        first, last, today = (self.start.month, self.start.day), (self.end.month, self.end.day), (day.month, day.day)
+        return first <= today <= last if first <= last else (today >= first or today <= last)
+
+
+def _closure(raw: dict[str, str]) -> Closure:
+    start, end = raw["start"], raw.get("end") or raw["start"]
+    if len(start) == 5 and len(end) == 5:
+        # A leap year, so that 02-29 is a day.
+        return Closure(dt.date.fromisoformat(f"2000-{start}"), dt.date.fromisoformat(f"2000-{end}"),
+                       raw.get("reason", ""), yearly=True)
+    return Closure(dt.date.fromisoformat(start), dt.date.fromisoformat(end), raw.get("reason", ""))
 
 
 @dataclass(frozen=True)
@@ -125,10 +143,7 @@ def _service(raw: dict) -> Service:
         if any(a >= b for a, b in intervals):
             raise ConfigError(f"{slug}: {day} has an empty interval")
         hours[index] = intervals
-    closures = tuple(
-        Closure(dt.date.fromisoformat(c["start"]), dt.date.fromisoformat(c["end"]), c["reason"])
-        for c in raw.get("closures", [])
-    )
+    closures = tuple(_closure(c) for c in raw.get("closures", []))
     return Service(
         slug=slug,
         name=raw["name"],

@@ -58,7 +58,7 @@ class Slot:
 
 
 def closed(service: config.Service, day: dt.date, insee: str) -> bool:
-    return is_holiday(day, insee) or any(c.start <= day <= c.end for c in service.closures)
+    return is_holiday(day, insee) or any(c.covers(day) for c in service.closures)
 
 
 def free_slots(

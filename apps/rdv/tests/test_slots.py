@@ -86,3 +86,26 @@ def test_appointments_and_blocks_take_counters(etat_civil):
                          end=at(2027, 1, 6), created_by="karim.benali")
     assert _on(slots.free_slots(etat_civil, mariage, now=now), dt.date(2027, 1, 5)) == []
     assert _on(slots.free_slots(etat_civil, cni, now=now), dt.date(2027, 1, 5))
+
+
+@pytest.mark.parametrize("start, end, closed_days, open_days", [
+    # Every summer, whatever the year.
+    ("08-10", "08-21", [(2027, 8, 10), (2027, 8, 21), (2028, 8, 15)], [(2027, 8, 9), (2027, 8, 23)]),
+    # Across the new year.
+    ("12-24", "01-02", [(2026, 12, 24), (2026, 12, 31), (2027, 1, 2)], [(2026, 12, 23), (2027, 1, 4)]),
+    # One day every year.
+    ("05-07", "", [(2027, 5, 7), (2028, 5, 7)], [(2027, 5, 6), (2027, 5, 10)]),
+])
+def test_yearly_closures(start, end, closed_days, open_days):
+    closure = config._closure({"start": start, "end": end, "reason": "Fermeture"})
+    assert closure.yearly
+    for day in closed_days:
+        assert closure.covers(dt.date(*day)), day
+    for day in open_days:
+        assert not closure.covers(dt.date(*day)), day
+
+
+def test_a_dated_closure_is_not_yearly():
+    closure = config._closure({"start": "2026-12-24", "end": "2026-12-26", "reason": ""})
+    assert not closure.yearly and closure.covers(dt.date(2026, 12, 25))
+    assert not closure.covers(dt.date(2027, 12, 25))

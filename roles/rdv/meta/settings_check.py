@@ -5,6 +5,7 @@ begin. bastide reports each problem with the file, the line and the field."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
@@ -151,7 +152,37 @@ def _service(
                 },
             )
     for index, closure in enumerate(entry.get("closures") or []):
-        if closure.get("to") and closure["to"] < closure["from"]:
+        bad = [name for name in ("from", "to") if name in closure and not _day(closure[name])]
+        for name in bad:
+            yield (
+                (*at, "closures", index, name),
+                {
+                    "fr": f"{closure[name]} n'est pas un jour du calendrier",
+                    "en": f"{closure[name]} is not a day",
+                },
+                {
+                    "fr": "une date AAAA-MM-JJ, ou MM-JJ pour chaque année",
+                    "en": "a date YYYY-MM-DD, or MM-DD for every year",
+                },
+            )
+        if bad:
+            continue
+        if closure.get("to") and len(closure["to"]) != len(closure["from"]):
+            yield (
+                (*at, "closures", index, "to"),
+                {
+                    "fr": "`from` et `to` doivent être tous deux des dates, "
+                    "ou tous deux des jours de l'année",
+                    "en": "`from` and `to` must both be dates, or both days of the year",
+                },
+                {
+                    "fr": "écrivez les deux en AAAA-MM-JJ (une fois) ou en MM-JJ (chaque année)",
+                    "en": "write both as YYYY-MM-DD (once) or as MM-DD (every year)",
+                },
+            )
+            continue
+        # A yearly closure may span the new year (12-24 to 01-02); a dated one may not end first.
+        if closure.get("to") and len(closure["to"]) == 10 and closure["to"] < closure["from"]:
             yield (
                 (*at, "closures", index, "to"),
                 {
@@ -163,6 +194,15 @@ def _service(
                     "en": "put the first day in `from` and the last in `to`",
                 },
             )
+
+
+def _day(text: str) -> bool:
+    """A real date (YYYY-MM-DD), or a real day of a year (MM-DD; 02-29 counts)."""
+    try:
+        datetime.date.fromisoformat(text if len(text) == 10 else f"2000-{text}")
+    except ValueError:
+        return False
+    return True
 
 
 def check(section: dict[str, Any], commune: dict[str, Any]) -> Iterator[Problem]:
