@@ -48,6 +48,8 @@ LAB_MODULE_ORDER = [
     "test_sso.py",
     "test_drive.py",
     "test_drive_sync.py",
+    "test_calendars.py",
+    "test_rdv.py",
     "test_keys_rotation.py",
 ]
 
