@@ -17,13 +17,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import caldav
 import pytest
 
 from lab_browser import Browser, address_of, change_password, one_time_password, request, site, wait_text
 from lab_browser import inventory as lab_inventory
 from lab_fixtures import Env, admin_host, bastide
-
-caldav = pytest.importorskip("caldav", reason="the calendars' lab tests need the caldav library (dev extra)")
 
 pytestmark = pytest.mark.lab
 

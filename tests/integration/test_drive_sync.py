@@ -159,7 +159,11 @@ def _sha256(data: bytes) -> str:
 
 
 def _deploy(env: Env) -> None:
-    done = bastide("deploy", env["BASTIDE_INVENTORY"], "--limit", OURS, "--json", env=env)
+    """What the DSI runs after changing the drive's section alone: the drive only, on the
+    commune's host (the whole converge is tested by test_deploy)."""
+    done = bastide(
+        "deploy", env["BASTIDE_INVENTORY"], "--limit", OURS, "--service", "drive", "--json", env=env
+    )
     summary = json.loads(done.stdout)
     assert summary["ok"], summary["failures"]
 

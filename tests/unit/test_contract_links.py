@@ -12,8 +12,10 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+from click.testing import CliRunner
 from test_contract import REPO, TESTS, WHOAMI, make_role, on_path, service
 
+from bastide.commands import main
 from bastide.core import contract
 from bastide.core.contract import ContractError
 from bastide.core.inventory import load
@@ -202,7 +204,8 @@ def test_a_stripped_prefix_reaches_the_backend_at_its_root_with_its_name() -> No
     assert "proxy_set_header X-Script-Name /dav;" in dav
     assert "proxy_pass http://127.0.0.1:5232/;" in dav
     root = _block(text, "location / {\n        include /etc/nginx/snippets/bastide-security")
-    assert "proxy_pass http://127.0.0.1:5232;" in root and "X-Script-Name" not in root
+    assert "proxy_pass http://127.0.0.1:5232;" in root
+    assert 'proxy_set_header X-Script-Name "";' in root  # a client cannot name a prefix
 
 
 def test_a_socket_upstream_with_a_stripped_prefix() -> None:
@@ -235,3 +238,22 @@ def test_redirects_are_answered_before_any_login() -> None:
     text = _site([{"path": "/", "auth": "sso"}], {"/.well-known/caldav": "/dav/"})
     block = _block(text, "location = /.well-known/caldav {")
     assert "return 301 /dav/;" in block and "auth_request" not in block
+
+
+# --------------------------------------------------------------------------- one service alone
+
+
+def test_one_service_converges_on_the_hosts_of_its_communes_and_its_part() -> None:
+    from bastide.core.ansible import service_hosts
+
+    demo = load(REPO / "inventories" / "demo")
+    assert service_hosts(demo, "drive", None) == ["srv-ours-1", "srv-ours-2"]
+    assert service_hosts(demo, "drive", ["srv-ours-2"]) == ["srv-ours-2"]
+    assert service_hosts(demo, "rdv", ["srv-ours-1"]) == ["srv-ours-1"]
+
+
+def test_a_service_no_commune_runs_is_refused_before_anything_runs() -> None:
+    result = CliRunner().invoke(main, ["deploy", str(REPO / "inventories" / "demo"), "--service", "whoami"])
+    assert result.exit_code == 2, result.output
+    assert "no commune of this inventory runs the service 'whoami'" in result.output
+    assert "calendars, drive, rdv" in result.output

@@ -77,10 +77,11 @@ def plan_command(inventory: Path, limit: str | None, as_json: bool) -> None:
 @inventory_argument
 @limit_option
 @json_option
-def deploy_command(inventory: Path, limit: str | None, as_json: bool) -> None:
+@click.option("--service", default=None, metavar="SERVICE", help=_("opt.deploy.service"))
+def deploy_command(inventory: Path, limit: str | None, as_json: bool, service: str | None) -> None:
     inv = load(inventory)
     with Progress() as progress:
-        summary = converge(inv, limit=limit, on_event=progress)
+        summary = converge(inv, limit=limit, service=service, on_event=progress)
     sites = _sites(inv, resolve_limit(inv, limit))
     if summary.ok and not as_json:
         out.print(f"[bold green]{_('deploy.done')}[/]")
