@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # The lab tests drive a real browser (Debian's chromium and its driver), mount the drive as a
 # network drive (davfs2) and check Syncthing's device IDs against Syncthing itself.
 bash scripts/setup.sh chromium chromium-driver davfs2 syncthing
-.venv/bin/ruff check cli tests roles bench
+.venv/bin/ruff check cli tests roles bench apps
 .venv/bin/ansible-lint --offline --profile production roles playbooks tests/roles
 # The booking application's own tests (apps/rdv: PostgreSQL, Radicale, chromium with axe-core).
 bash apps/rdv/scripts/test.sh

@@ -48,7 +48,8 @@ class Closure:
     def covers(self, day: dt.date) -> bool:
         if not self.yearly:
             return self.start <= day <= self.end
-        first, last, today = (self.start.month, self.start.day), (self.end.month, self.end.day), (day.month, day.day)
+        first, last = (self.start.month, self.start.day), (self.end.month, self.end.day)
+        today = (day.month, day.day)
         return first <= today <= last if first <= last else (today >= first or today <= last)
 
 
