@@ -15,6 +15,7 @@ Screenshots and axe-core reports are kept under ``BASTIDE_TEST_ARTIFACTS``/rdv.
 from __future__ import annotations
 
 import datetime as dt
+import email.header
 import email.message
 import json
 import re
@@ -193,9 +194,13 @@ def _wait_uids(calendar: Any, uid: str, count: int, timeout: float = 90) -> list
         time.sleep(2)
 
 
-def _mail_to(sink: SmtpSink, address: str, subject: str) -> email.message.Message:
+def _subject(message: email.message.Message) -> str:
+    return str(email.header.make_header(email.header.decode_header(str(message.get("Subject", "")))))
+
+
+def _mail_to(sink: SmtpSink, address: str, subject: str, timeout: float = 60) -> email.message.Message:
     return sink.wait_for(
-        lambda m: address in str(m.get("To", "")) and subject in str(m.get("Subject", "")), timeout=60
+        lambda m: address in str(m.get("To", "")) and subject in _subject(m), timeout=timeout
     )
 
 
@@ -380,6 +385,25 @@ def test_with_the_calendars_down_a_booking_reaches_them_once_when_they_are_back(
     _manage(deploy_env, OURS, "rdv_outbox")
     assert _uids(calendar).count(uid) == 1
     assert _uids(_calendar(deploy_env, f"{CLERK}/agenda/")).count(uid) == 1
+
+
+def test_the_reminder_leaves_before_the_appointment_from_the_hosts_timer(
+    deploy_env: Env, smtp_sink: SmtpSink
+) -> None:
+    """The jobs timer (every minute) sends the reminder once the appointment is nearer than the
+    commune's reminder delay (24 hours): here an appointment moved to an hour from now."""
+    key = _week(deploy_env, MOSELLE, MOSELLE_SERVICE, MOSELLE_MOTIVE, 4)[0]
+    status, where = _book(deploy_env, MOSELLE, MOSELLE_SERVICE, MOSELLE_MOTIVE, key, "rappel")
+    assert status == 302, where
+    address = f"rappel-{RUN}@usagers.example.org"
+    _sql(
+        deploy_env, MOSELLE,
+        "UPDATE rdv_reservation SET start = date_trunc('minute', now()) + interval '61 minutes', "
+        "\"end\" = date_trunc('minute', now()) + interval '71 minutes' WHERE id = (SELECT reservation_ptr_id "
+        f"FROM rdv_appointment WHERE email = '{address}')",
+    )  # fmt: skip
+    reminder = _mail_to(smtp_sink, address, "Rappel", timeout=150)
+    assert "Rappel" in _subject(reminder) and "rdv." in _body(reminder)
 
 
 def test_the_retention_erases_personal_data_and_keeps_the_counts(deploy_env: Env) -> None:
