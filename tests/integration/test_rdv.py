@@ -89,7 +89,9 @@ def _lab_names(deploy_env: Env, _converged: None) -> Iterator[None]:
 
 def _password(env: Env, commune: str, login: str) -> str:
     if login not in _passwords:
-        change_password(env, commune, login, one_time_password(env, commune, login), PASSWORD, service="rdv")
+        change_password(
+            env, commune, login, one_time_password(env, commune, login), PASSWORD, service="calendars"
+        )
         _passwords[login] = PASSWORD
     return _passwords[login]
 
@@ -497,6 +499,9 @@ def test_the_pages_may_be_framed_by_the_communes_website_only(deploy_env: Env) -
         "frame-ancestors 'self' https://www.ours-les-bains.example.fr" in headers["content-security-policy"]
     )
     assert "x-frame-options" not in headers
+    # The pages' stylesheet comes from the application itself, through the same front door.
+    status, css, headers = _get(deploy_env, _rdv(deploy_env) + "/static/rdv/rdv.css")
+    assert status == 200 and headers["content-type"].startswith("text/css") and "{" in css
     status, _page, headers = _get(deploy_env, _rdv(deploy_env) + "/agents/")
     assert headers.get("x-frame-options") == "DENY"
     registre = _cli(deploy_env, "rdv", "registre", deploy_env["BASTIDE_INVENTORY"], OURS)

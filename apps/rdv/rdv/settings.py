@@ -30,6 +30,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The stylesheet, from the package itself: gunicorn serves no files, and nginx knows no
+    # service's files (WhiteNoise, with far-future caching off: the file has no hashed name).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "rdv.middleware.ContentSecurityPolicyMiddleware",  # outside the gate: its 403s get it too
     "rdv.middleware.AgentGateMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -90,6 +93,9 @@ TIME_ZONE = CONFIG.time_zone
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static-collected"
+# Served from the installed package's static directories: no collectstatic step on the hosts.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MAX_AGE = 3600
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = CONFIG.mail_host

@@ -124,3 +124,11 @@ def test_rate_limits(client, set_config):
     booking_url = "/motif/etat-civil/cni-depot/reserver/"
     codes = [client.post(booking_url, {}, REMOTE_ADDR="192.0.2.9").status_code for _ in range(3)]
     assert codes[:2] != [429, 429] and codes[2] == 429
+
+
+def test_the_stylesheet_is_served_by_the_application_itself(client):
+    # gunicorn serves no files and nginx knows none of the service's: the application does.
+    response = client.get("/static/rdv/rdv.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
+    assert b"".join(response.streaming_content if response.streaming else [response.content])
