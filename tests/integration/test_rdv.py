@@ -405,7 +405,8 @@ def test_the_reminder_leaves_before_the_appointment_from_the_hosts_timer(
         f"FROM rdv_appointment WHERE email = '{address}')",
     )  # fmt: skip
     reminder = _mail_to(smtp_sink, address, "Rappel", timeout=150)
-    assert "Rappel" in _subject(reminder) and "rdv." in _body(reminder)
+    assert "Rappel de votre rendez-vous" in _subject(reminder)
+    assert "Nous vous rappelons votre rendez-vous" in _body(reminder) and "retrait" in _body(reminder)
 
 
 def test_the_retention_erases_personal_data_and_keeps_the_counts(deploy_env: Env) -> None:
@@ -443,22 +444,13 @@ def test_the_retention_erases_personal_data_and_keeps_the_counts(deploy_env: Env
 
 
 def test_an_agent_sees_the_services_appointments_and_another_commune_nothing(deploy_env: Env) -> None:
-    status, where = _book(
-        deploy_env,
-        OURS,
-        OURS_SERVICE,
-        OURS_MOTIVE,
-        _week(deploy_env, OURS, OURS_SERVICE, OURS_MOTIVE, 3)[0],
-        "agent-voit",
-    )
+    key = _week(deploy_env, OURS, OURS_SERVICE, OURS_MOTIVE, 3)[0]
+    status, where = _book(deploy_env, OURS, OURS_SERVICE, OURS_MOTIVE, key, "agent-voit")
     assert status == 302, where
+    day = dt.datetime.fromisoformat(key).date()
     browser = Browser(deploy_env, "agent", "rdv")
     try:
-        browser.open(
-            _rdv(deploy_env)
-            + f"/agents/{OURS_SERVICE}/?vue=semaine&jour="
-            + (dt.date.today() + dt.timedelta(days=21)).isoformat()
-        )
+        browser.open(_rdv(deploy_env) + f"/agents/{OURS_SERVICE}/?jour={day.isoformat()}")
         browser.login(CLERK, _password(deploy_env, OURS, CLERK))
         browser.wait_for(By.TAG_NAME, "table")
         browser.shot("planning")
