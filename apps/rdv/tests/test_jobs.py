@@ -76,3 +76,17 @@ def test_check_and_outbox_without_caldav():
     call_command("rdv_check", stdout=out)
     assert out.getvalue().startswith("ok: Ours-les-Bains")
     call_command("rdv_outbox", stdout=StringIO())  # nothing pending, no calendar: exit 0
+
+
+def test_the_timers_job_sends_the_reminders_even_when_the_calendars_are_down(mailoutbox, set_config):
+    """rdv_jobs: reminders first, then the outbox; an unreachable calendar server fails the job
+    (the unit's status shows it) without holding back the reminders."""
+    from django.core.management import CommandError
+
+    set_config(caldav_url="http://127.0.0.1:9/", caldav_user="_rdv")  # nothing listens there
+    appointment = make_appointment(timezone.now() + dt.timedelta(hours=2), email="rappel@example.org")
+    OutboxEntry.objects.create(calendar="services/etat-civil/agenda/", uid=appointment.uid, action="put",
+                               body="BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    with pytest.raises(CommandError, match="reminders sent"):
+        call_command("rdv_jobs", stdout=StringIO())
+    assert [m.to for m in mailoutbox] == [["rappel@example.org"]]
