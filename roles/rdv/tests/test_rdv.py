@@ -1,6 +1,6 @@
 """The booking's checks (bastide verify): each commune's application runs sandboxed from the
 wheel bastide built, behind a socket only nginx may open; its calendar writes and reminders run
-every minute, and the retention job that erases citizens' personal data is scheduled; its
+every five minutes, and the retention job that erases citizens' personal data is scheduled; its
 secrets are root's only, and the application answers its own check."""
 
 from __future__ import annotations
