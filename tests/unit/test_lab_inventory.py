@@ -69,6 +69,8 @@ def test_lab_inventory_is_valid_and_points_at_the_lab(tmp_path: Path) -> None:
     assert settings.smtp_relay.host == "gateway.lab0.bastide.test" and settings.smtp_relay.port == 25
     assert settings.tls.acme_directory == "https://10.77.0.1:14000/dir"
     assert settings.http_proxy == "http://10.77.0.1:3129"
+    # The machine that administers the lab is in the administration networks (never banned).
+    assert [str(n) for n in settings.admin_networks][-1] in ("10.77.0.1/32", "10.77.0.1")
     assert settings.ssh.private_key_file == info.ssh_key
     admins = {admin.name: admin.ssh_keys for admin in settings.admins}
     assert admins["dsi-essai"] == [info.ssh_public_key]  # the account bastide connects as

@@ -129,6 +129,12 @@ def lab_syndicat(source: SourceInventory, info: LabInfo, ca_names: list[str]) ->
         tls["acme_directory"] = info.acme.directory
     settings["extra_trusted_cas"] = [f"{CA_DIR}/{name}" for name in ca_names]
     settings["http_proxy"] = info.proxy_url
+    # This machine administers the lab: it is in the administration networks, as the DSI's
+    # own machine is (never banned by the hosts' fail2ban while its tests try wrong passwords).
+    networks = list(settings.get("admin_networks") or [])
+    if f"{info.gateway}/32" not in networks:
+        networks.append(f"{info.gateway}/32")
+    settings["admin_networks"] = networks
     if info.s3:
         for target in data.get("backup_targets") or []:
             target.update(endpoint=info.s3.endpoint, provider=PROVIDER, region=REGION)
