@@ -434,7 +434,12 @@ def test_the_retention_erases_personal_data_and_keeps_the_counts(deploy_env: Env
         f"WHERE email = '{email_address}')",
     )
     _sql(deploy_env, OURS, f"UPDATE rdv_appointment SET status = 'honoured' WHERE email = '{email_address}'")
+    uid = _sql(deploy_env, OURS, f"SELECT uid FROM rdv_appointment WHERE email = '{email_address}'")
+    calendar = _calendar(deploy_env, f"services/{OURS_SERVICE}/agenda/")
+    assert _wait_uids(calendar, uid, 1).count(uid) == 1
     _manage(deploy_env, OURS, "rdv_retention")
+    # The event carried the citizen's name and contact: it leaves the agendas too.
+    assert uid not in _wait_uids(calendar, uid, 0)
     dump = _host(deploy_env, OURS).run("runuser -u postgres -- pg_dump --data-only ours_les_bains_rdv")
     assert dump.rc == 0
     assert f"ancien-{RUN}" not in dump.stdout and "Usager ancien" not in dump.stdout

@@ -90,3 +90,14 @@ def test_the_timers_job_sends_the_reminders_even_when_the_calendars_are_down(mai
     with pytest.raises(CommandError, match="reminders sent"):
         call_command("rdv_jobs", stdout=StringIO())
     assert [m.to for m in mailoutbox] == [["rappel@example.org"]]
+
+
+def test_retention_takes_the_events_out_of_the_agendas(set_config):
+    """The events carry the citizen's name, email and phone: erased with the appointment."""
+    set_config(caldav_url="http://127.0.0.1:9/", caldav_user="_rdv")  # nothing listens: rows stay
+    old = make_appointment(timezone.now() - dt.timedelta(days=40), email="ancien@example.org")
+    call_command("rdv_retention", stdout=StringIO())
+    removals = list(OutboxEntry.objects.filter(uid=old.uid))
+    assert removals and all(r.action == "delete" and r.body == "" for r in removals)
+    assert {r.calendar for r in removals} >= {"services/etat-civil/agenda/"}
+    assert not Appointment.objects.filter(email="ancien@example.org").exists()

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rdv import config
+from rdv import calendars, config
 from rdv.models import Appointment, Block, OutboxEntry, Reservation, WeeklyCount
 
 
@@ -32,8 +32,11 @@ class Command(BaseCommand):
                     )
                     WeeklyCount.objects.filter(pk=row.pk).update(count=F("count") + 1)
                 uids = [a.uid for a in batch]
-                # Calendar bodies carry the name too; the events themselves are the agents'.
+                # Calendar bodies carry the name too: pending writes go, and the events leave
+                # the agendas (a removal carries no personal data; a missing event is fine).
                 OutboxEntry.objects.filter(uid__in=uids).delete()
+                for appointment in batch:
+                    calendars.enqueue_delete(appointment)
                 # Deleting the child would leave the parent row: delete through the parent.
                 Reservation.objects.filter(pk__in=[a.pk for a in batch]).delete()
                 erased += len(batch)
