@@ -4,10 +4,13 @@ and the lab's sites and people as the tests need them. Screenshots of each step 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,24 @@ def address_of(env: Env, fqdn: str) -> str:
         return str(found.host(found.identity.host).address)
     commune = next(c for c in found.communes if fqdn == c.domain or fqdn.endswith("." + c.domain))
     return str(found.host(commune.host).address)
+
+
+@contextlib.contextmanager
+def lab_names(env: Env) -> Iterator[None]:
+    """Python clients (caldav, requests) resolve the lab's sites to the lab hosts, as a DNS
+    server would, for the duration of the block."""
+    found = inventory(env)
+    names = {s.fqdn: address_of(env, s.fqdn) for c in found.communes for s in c.sites()}
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real(names.get(host, host), *args, **kwargs)
+
+    socket.getaddrinfo = resolve
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
 
 
 def request(

@@ -11,7 +11,6 @@ Screenshots are kept under ``BASTIDE_TEST_ARTIFACTS``/calendars.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +19,15 @@ from typing import Any
 import caldav
 import pytest
 
-from lab_browser import Browser, address_of, change_password, one_time_password, request, site, wait_text
+from lab_browser import (
+    Browser,
+    change_password,
+    lab_names,
+    one_time_password,
+    request,
+    site,
+    wait_text,
+)
 from lab_browser import inventory as lab_inventory
 from lab_fixtures import Env, admin_host, bastide
 
@@ -47,18 +54,8 @@ def _converged(converged: None) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def _lab_names(deploy_env: Env, _converged: None) -> Iterator[None]:
     """The CalDAV client resolves the lab's sites to the lab hosts, as a DNS server would."""
-    found = lab_inventory(deploy_env)
-    names = {s.fqdn: address_of(deploy_env, s.fqdn) for c in found.communes for s in c.sites()}
-    real = socket.getaddrinfo
-
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return real(names.get(host, host), *args, **kwargs)
-
-    socket.getaddrinfo = resolve
-    try:
+    with lab_names(deploy_env):
         yield
-    finally:
-        socket.getaddrinfo = real
 
 
 def _password(env: Env, commune: str, login: str) -> str:

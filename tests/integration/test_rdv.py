@@ -20,7 +20,6 @@ import email.message
 import json
 import re
 import shlex
-import socket
 import threading
 import time
 import urllib.parse
@@ -34,7 +33,7 @@ import icalendar
 import pytest
 from selenium.webdriver.common.by import By
 
-from lab_browser import Browser, address_of, change_password, one_time_password, request, site
+from lab_browser import Browser, change_password, lab_names, one_time_password, request, site
 from lab_browser import inventory as lab_inventory
 from lab_fixtures import Env, SmtpSink, admin_host, assert_no_secret_leaked, bastide
 
@@ -73,18 +72,8 @@ def _converged(converged: None) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def _lab_names(deploy_env: Env, _converged: None) -> Iterator[None]:
     """The CalDAV client resolves the lab's sites to the lab hosts, as a DNS server would."""
-    found = lab_inventory(deploy_env)
-    names = {s.fqdn: address_of(deploy_env, s.fqdn) for c in found.communes for s in c.sites()}
-    real = socket.getaddrinfo
-
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return real(names.get(host, host), *args, **kwargs)
-
-    socket.getaddrinfo = resolve
-    try:
+    with lab_names(deploy_env):
         yield
-    finally:
-        socket.getaddrinfo = real
 
 
 def _password(env: Env, commune: str, login: str) -> str:
