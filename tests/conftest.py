@@ -36,8 +36,9 @@ pytest_plugins = ["lab_fixtures"]
 
 # The lab tests share one lab per session, and some leave it changed: the lab's own tests
 # restart it (fresh, unhardened hosts), the compliance scan needs a host nobody has hardened
-# yet, the deploy tests harden the hosts (after which root may no longer log in over SSH), and
-# the rotation test redeploys. Their order is therefore part of the suite, stated here rather
+# yet, the deploy tests harden the hosts (after which root may no longer log in over SSH), the
+# internal CA's tests switch the syndicat's TLS mode, and the rotation test changes a commune's
+# secrets. Their order is therefore part of the suite, stated here rather
 # than left to file names.
 LAB_MODULE_ORDER = [
     "test_lab.py",
@@ -50,6 +51,7 @@ LAB_MODULE_ORDER = [
     "test_drive_sync.py",
     "test_calendars.py",
     "test_rdv.py",
+    "test_internal_ca.py",
     "test_keys_rotation.py",
 ]
 

@@ -1,5 +1,5 @@
 """The syndicat's directory on the deployed lab: it follows the inventory (people added, changed,
-and removed ones disabled, not deleted; the next deploy changes nothing), one-time passwords
+and removed ones disabled, not deleted; the next run changes nothing), one-time passwords
 that must be changed at the first login, the password policy, and the lockout after failed
 logins. Relies on the session's deployed lab (tests/lab_fixtures.py ``first_deploy``).
 
@@ -111,13 +111,12 @@ def _one_time_password(env: Env, login: str, commune: str = COMMUNE) -> str:
     return password
 
 
-def _deploy_identity_host(env: Env) -> dict[str, Any]:
-    identity = _inventory(env).identity
-    assert identity is not None
-    summary = json.loads(
-        bastide("deploy", env["BASTIDE_INVENTORY"], "--limit", identity.host, "--json", env=env).stdout
-    )
+def _sync(env: Env) -> dict[str, Any]:
+    """`bastide agent sync`: the directory role alone, on the identity host (what a deploy runs
+    for the directory, without the rest of the platform)."""
+    summary = json.loads(bastide("agent", "sync", env["BASTIDE_INVENTORY"], "--json", env=env).stdout)
     assert summary["ok"], summary["failures"]
+    assert list(summary["hosts"]) == [_inventory(env).identity.host]  # type: ignore[union-attr]
     return summary
 
 
@@ -128,17 +127,19 @@ def _people(env: Env) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module", autouse=True)
 def _commune_file_restored(deploy_env: Env) -> Any:
-    """The modules after this one find the commune's people as the demo has them (the next full
-    deploy brings the directory back to them): this module changes them."""
+    """The modules after this one find the commune's people as the demo has them, in the file
+    and in the directory: this module changes them."""
     path = Path(deploy_env["BASTIDE_INVENTORY"]) / "communes" / f"{COMMUNE}.yml"
     original = path.read_text(encoding="utf-8")
     yield
-    path.write_text(original, encoding="utf-8")
+    if path.read_text(encoding="utf-8") != original:
+        path.write_text(original, encoding="utf-8")
+        _sync(deploy_env)
 
 
 def test_the_directory_follows_the_inventory(first_deploy: Deployed, deploy_env: Env) -> None:
     """Added, changed and removed people: exactly those entries change; the removed person is
-    disabled (entry kept, no login), not deleted; the next deploy changes nothing."""
+    disabled (entry kept, no login), not deleted; the next run changes nothing."""
     assert first_deploy["summary"]["ok"]
     sophie_password = _one_time_password(deploy_env, "sophie.lefevre")
     assert _login(deploy_env, _dn(deploy_env, "sophie.lefevre"), sophie_password)["bind"] == "ok"
@@ -159,7 +160,7 @@ def test_the_directory_follows_the_inventory(first_deploy: Deployed, deploy_env:
     if "drive" in data:
         data["drive"]["restricted"] = [s for s in data["drive"].get("restricted", []) if s in services]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    _deploy_identity_host(deploy_env)
+    _sync(deploy_env)
     after = _entries(deploy_env)
 
     base = _inventory(deploy_env).identity.base_dn  # type: ignore[union-attr]
@@ -201,7 +202,7 @@ def test_the_directory_follows_the_inventory(first_deploy: Deployed, deploy_env:
                       env=deploy_env, check=False)  # fmt: skip
     assert refused.returncode == 2 and "sophie.lefevre" in refused.stderr
 
-    again = _deploy_identity_host(deploy_env)
+    again = _sync(deploy_env)
     assert again["changes"] == [], "the directory converges with zero changes on a second run"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bastide.core.inventory import load
-from lab_fixtures import bastide, private_inventory, private_keyring
+from lab_fixtures import Deployed, Env, bastide, private_keyring
 
 pytestmark = pytest.mark.lab
 
@@ -86,9 +86,10 @@ def _backed(communes: list[Any], needs: dict[str, list[str]]) -> list[tuple[str,
 
 
 @pytest.fixture(scope="module")
-def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Deploy one host, note its communes' secrets, rotate one commune, note them again."""
-    env = private_inventory(lab, tmp_path_factory.mktemp("rotation"))
+def rotation(lab: Any, first_deploy: Deployed, deploy_env: Env) -> Iterator[dict[str, Any]]:
+    """On the session's deployed lab (its last module: the rotated commune keeps its new
+    secrets), note a host's communes' secrets, rotate one commune, note them again."""
+    env = deploy_env
     inventory = Path(env["BASTIDE_INVENTORY"])
     loaded = load(inventory)
     # The rotated commune and a neighbour on the same host, both with a service that needs
@@ -97,9 +98,8 @@ def rotation(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     host = next(h for h in loaded.hosts if len(_backed(loaded.communes_on(h.name), needs)) >= 2)
     (commune, service), (neighbour, neighbour_service) = _backed(loaded.communes_on(host.name), needs)[:2]
     admin = loaded.settings.ssh.user
-    outputs = [bastide("deploy", str(inventory), "--limit", host.name, "--json", env=env)]
     before = _values(env)
-    outputs.append(bastide("keys", "rotate", str(inventory), commune, env=env))
+    outputs = [bastide("keys", "rotate", str(inventory), commune, env=env)]
     after = _values(env)
     outputs.append(bastide("keys", "status", str(inventory), "--json", env=env))
     yield {

@@ -197,3 +197,19 @@ def test_disabling_keeps_a_file_written_by_a_program_as_it_was(tmp_path: Path) -
     assert path.read_text(encoding="utf-8").count("\n") == original.count("\n") + 1
     set_disabled(root, "ours-les-bains", "paul.girard", False)
     assert path.read_text(encoding="utf-8") == original
+
+
+def test_sync_of_a_broken_inventory_stops_before_any_run(tmp_path: Path) -> None:
+    """`agent sync` validates the whole inventory first: exit 2 naming the file, no run started."""
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    path = root / "communes" / "ours-les-bains.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["agents"][0]["email"] = "not-an-address"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = CliRunner(env={"BASTIDE_STATE_DIR": str(tmp_path / "state"), "LANG": "C.UTF-8"}).invoke(
+        main, ["agent", "sync", str(root)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "ours-les-bains.yml" in result.output
+    assert not (tmp_path / "state").exists()

@@ -1,5 +1,5 @@
-"""``bastide agent list|show|password|disable|enable``: the communes' people, their one-time
-passwords, and disabling someone at once."""
+"""``bastide agent list|show|password|disable|enable|sync``: the communes' people, their one-time
+passwords, disabling someone at once, and the directory brought to the inventory now."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bastide.commands.deploy import inventory_argument, json_option
+from bastide.commands.deploy import inventory_argument, json_option, report_run
 from bastide.console import emit_json, err, out
 from bastide.core.identity import directory, passwords, state, sync
 from bastide.core.inventory import load, people
@@ -176,6 +176,18 @@ def disable_command(inventory: Path, commune: str, login: str) -> None:
 @click.argument("login")
 def enable_command(inventory: Path, commune: str, login: str) -> None:
     _set_disabled(inventory, commune, login, False)
+
+
+@agent.command("sync", help=_("cmd.agent.sync.help"))
+@inventory_argument
+@json_option
+def sync_command(inventory: Path, as_json: bool) -> None:
+    inv = load(inventory)
+    with Progress() as progress:
+        summary = sync.sync(inv, on_event=progress)
+    if summary.ok and not as_json:
+        out.print(_("sync.done", count=len(summary.changes)))
+    report_run(summary, as_json)
 
 
 def register(main: click.Group) -> None:

@@ -33,7 +33,7 @@ def _sites(inventory: Inventory, limit_hosts: list[str] | None) -> list[dict[str
     ]
 
 
-def _finish(summary: RunSummary, as_json: bool, extra: dict[str, object] | None = None) -> None:
+def report_run(summary: RunSummary, as_json: bool, extra: dict[str, object] | None = None) -> None:
     if as_json:
         emit_json({**summary_dict(summary), **(extra or {})})
     else:
@@ -70,7 +70,7 @@ def plan_command(inventory: Path, limit: str | None, as_json: bool) -> None:
                 out.print(f"  ~ {task}", markup=False)
             for slug, tasks in entry["communes"].items():
                 out.print(f"  [cyan]{slug}[/]: {_('plan.changes', count=len(tasks))}")
-    _finish(summary, as_json, {"plan": report})
+    report_run(summary, as_json, {"plan": report})
 
 
 @click.command("deploy", help=_("cmd.deploy.help"))
@@ -87,7 +87,7 @@ def deploy_command(inventory: Path, limit: str | None, as_json: bool, service: s
         out.print(f"[bold green]{_('deploy.done')}[/]")
         for site in sites:
             out.print(f"  {site['commune']:<24} {site['service']:<6} {site['url']}  ({site['address']})")
-    _finish(summary, as_json, {"sites": sites})
+    report_run(summary, as_json, {"sites": sites})
 
 
 @click.command("verify", help=_("cmd.verify.help"))
