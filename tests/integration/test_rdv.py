@@ -230,7 +230,7 @@ def test_a_citizen_books_in_a_browser_and_the_appointment_reaches_mail_and_calen
         browser.wait_for(By.ID, "id_name")
         # The form's errors first: they must be announced and linked to their fields too.
         browser.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        browser.wait_for(By.ID, "id_name")
+        browser.wait_for(By.ID, "erreurs")  # the next page's summary (the click returns before it)
         browser.shot("formulaire-erreurs")
         _axe(browser, "formulaire-erreurs")
         browser.driver.find_element(By.ID, "id_name").send_keys("Camille Usager")

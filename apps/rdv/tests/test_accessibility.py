@@ -11,6 +11,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.wait import WebDriverWait
 
 AXE = Path(__file__).parent / "node_modules/axe-core/axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts/rdv"
@@ -44,6 +45,16 @@ def browser():
     driver.quit()
 
 
+def _until(driver: webdriver.Chrome, condition, what: str) -> None:
+    # A click or Enter on a form's button returns before the browser has the next page: wait
+    # for it (a loaded machine takes a while), never longer than a citizen would.
+    WebDriverWait(driver, 20).until(condition, message=f"waited 20 s for {what}")
+
+
+def _confirmed(driver: webdriver.Chrome) -> None:
+    _until(driver, lambda d: "confirme=1" in d.current_url, "the confirmation page")
+
+
 def _shot(driver: webdriver.Chrome, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
@@ -75,7 +86,7 @@ def test_public_pages_have_no_serious_violation(live_server, browser):
     _axe(browser, "03-formulaire")
     browser.find_element(By.ID, "id_email").send_keys("pas-une-adresse")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert browser.title.startswith("Erreur")
+    _until(browser, lambda d: d.title.startswith("Erreur"), "the page listing the errors")
     _axe(browser, "04-formulaire-erreurs")
     browser.find_element(By.CSS_SELECTOR, "#erreurs a[href='#id_name']").click()
     assert browser.switch_to.active_element.get_attribute("id") == "id_name"
@@ -84,7 +95,7 @@ def test_public_pages_have_no_serious_violation(live_server, browser):
     email.clear()
     email.send_keys("zoe@example.org")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "confirme=1" in browser.current_url
+    _confirmed(browser)
     _axe(browser, "05-confirmation")
     browser.get(browser.current_url.split("?")[0])
     _axe(browser, "06-gerer")
@@ -109,6 +120,7 @@ def test_keyboard_only_booking(live_server, browser):
         pytest.fail("no slot reachable with Tab")
     _shot(browser, "10-clavier-creneau")
     active.send_keys(Keys.ENTER)
+    _until(browser, lambda d: d.find_elements(By.ID, "id_name"), "the booking form")
     for _ in range(20):
         active = browser.switch_to.active_element
         if active.get_attribute("id") == "id_name":
@@ -123,7 +135,7 @@ def test_keyboard_only_booking(live_server, browser):
     assert submit.tag_name == "button"
     _shot(browser, "11-clavier-formulaire")
     submit.send_keys(Keys.ENTER)
-    assert "confirme=1" in browser.current_url
+    _confirmed(browser)
     _shot(browser, "12-clavier-confirmation")
     assert Appointment.objects.get().email == "clavier@example.org"
 
@@ -137,10 +149,10 @@ def test_booking_without_javascript(live_server):
         driver.find_element(By.ID, "id_name").send_keys("Sans Script")
         driver.find_element(By.ID, "id_email").send_keys("noscript@example.org")
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        assert "confirme=1" in driver.current_url
+        _confirmed(driver)
         _shot(driver, "20-sans-js-confirmation")
         driver.find_element(By.CSS_SELECTOR, "form button.secondary").click()  # cancel
-        assert "annule=1" in driver.current_url
+        _until(driver, lambda d: "annule=1" in d.current_url, "the cancellation page")
         assert Appointment.objects.get().status == "cancelled"
     finally:
         driver.quit()
