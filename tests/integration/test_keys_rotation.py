@@ -22,15 +22,6 @@ from lab_fixtures import Deployed, Env, bastide, private_keyring
 pytestmark = pytest.mark.lab
 
 
-def _generated(env: dict[str, str]) -> set[tuple[str, str]]:
-    """The secrets bastide generated (what `keys rotate` renews); the others were given to it,
-    such as the one-time passwords the DSI handed out (`agent password`), and stay as they are."""
-    keyring = private_keyring(env)
-    return {
-        (scope, info.name) for scope in keyring.scopes() for info in keyring.secrets(scope) if info.generated
-    }
-
-
 def _values(env: dict[str, str]) -> dict[tuple[str, str], str]:
     """Every secret of the keyring, read with the test operator's identity."""
     keyring = private_keyring(env)
@@ -111,17 +102,22 @@ def rotation(lab: Any, first_deploy: Deployed, deploy_env: Env) -> Iterator[dict
     outputs = [bastide("keys", "rotate", str(inventory), commune, env=env)]
     after = _values(env)
     outputs.append(bastide("keys", "status", str(inventory), "--json", env=env))
+    status = json.loads(outputs[-1].stdout)
+    # What `keys rotate` renews: the secrets bastide generated. The others were given to it, such
+    # as the one-time passwords the DSI handed out (`agent password`), and stay as they are.
+    scopes = status["scopes"].items()
+    generated = {(scope, e["name"]) for scope, entries in scopes for e in entries if e["generated"]}
     yield {
         "env": env,
         "state": Path(env["BASTIDE_STATE_DIR"]),
         "commune": commune,
         "target": Target(lab, admin, host.address, commune, service),
         "neighbour": Target(lab, admin, host.address, neighbour, neighbour_service),
-        "generated": _generated(env),
         "before": before,
         "after": after,
         "outputs": outputs,
-        "status": json.loads(outputs[-1].stdout),
+        "generated": generated,
+        "status": status,
     }
 
 
