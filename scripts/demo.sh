@@ -15,6 +15,8 @@ mkdir -p "$(dirname "$BASTIDE_IDENTITY")"
 if [[ ! -f inventories/lab/keyring/keyring.json ]]; then
   "$bastide" keys init inventories/lab --operator lab --identity "$BASTIDE_IDENTITY"
 fi
+# Each commune's backup bucket under Object Lock and its keys, on the lab's S3 (docs/backups.md).
+"$bastide" backup init inventories/lab
 "$bastide" deploy inventories/lab
 "$bastide" verify inventories/lab
 echo
@@ -32,5 +34,8 @@ echo ".../dav/ in Thunderbird, DAVx5 or Apple Calendar with her password (docs/c
 echo "Citizens book at https://rdv.ours-les-bains.example.fr/ (no account); she sees the appointments"
 echo "at .../agents/ and in her agenda; the HTML for the town hall's website:"
 echo "$bastide rdv embed inventories/lab ours-les-bains (docs/rdv.md)."
+echo "Backups (every night, locked in the lab's S3): $bastide backup status inventories/lab; one"
+echo "now: $bastide backup run inventories/lab ours-les-bains; a lost file back:"
+echo "$bastide restore inventories/lab ours-les-bains --service drive --path services/... (docs/backups.md)."
 echo "The people of the communes and their logins: $bastide agent list inventories/lab"
 echo "The lab runs until: $bastide lab down"

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
+# restic: the controller checks, prunes and rebuilds backup repositories (docs/backups.md).
 # Arguments: more Debian packages the caller needs too (scripts/test.sh: the browser).
-for pkg in python3 python3-venv python3-dev openssh-client git ca-certificates "$@"; do
+for pkg in python3 python3-venv python3-dev openssh-client git ca-certificates restic "$@"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -51,6 +51,7 @@ LAB_MODULE_ORDER = [
     "test_drive_sync.py",
     "test_calendars.py",
     "test_rdv.py",
+    "test_backup.py",
     "test_internal_ca.py",
     "test_keys_rotation.py",
 ]

@@ -237,8 +237,29 @@ def first_deploy(deploy_env: Env) -> Deployed:
     it first; the service modules after it rely on it)."""
     import json
 
+    # The communes' buckets first, as a DSI does (docs/backups.md): the target's account key
+    # into the keyring (the lab's S3 user), then the buckets; the deploy schedules the backups.
+    store_lab_account(deploy_env)
+    bastide("backup", "init", deploy_env["BASTIDE_INVENTORY"], env=deploy_env)
     result = bastide("deploy", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env)
     return {"result": result, "summary": json.loads(result.stdout)}
+
+
+def store_lab_account(env: Env) -> None:
+    """``bastide backup credentials --target`` for each backup target, with the lab's S3 key
+    (the secret on standard input, as a DSI pipes it from a password manager)."""
+    from bastide.core.inventory import load
+    from bastide.core.lab import Lab
+
+    info = Lab().info()  # the lab's own state, not the private inventory's run state
+    assert info is not None and info.s3 is not None, "the lab has no S3"
+    for target in load(Path(env["BASTIDE_INVENTORY"])).backup_targets:
+        done = subprocess.run(
+            [*BASTIDE, "backup", "credentials", env["BASTIDE_INVENTORY"], "--target", target.name,
+             "--access-key", info.s3.access_key],
+            input=info.s3.secret_key + "\n", env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="session")

@@ -173,6 +173,9 @@ def _now(env: Env, commune: str) -> int:
     return int(_host(env, commune).check_output("date +%s"))
 
 
+UPLINK = 16 * 1024 * 1024  # bytes per second: BIG takes over ten seconds
+
+
 def test_an_interrupted_large_upload_resumes_where_it_stopped(deploy_env: Env, work: Path) -> None:
     document = work / f"deliberations-{RUN}.bin"
     digest = hashlib.sha256()
@@ -187,6 +190,11 @@ def test_an_interrupted_large_upload_resumes_where_it_stopped(deploy_env: Env, w
     first = _now(deploy_env, OURS)
     browser = _logged_in(deploy_env, "resume-1", OURS, AGENT, f"/{folder}/")
     try:
+        # A town hall's uplink, not the lab's loopback: unthrottled, the whole file could land
+        # between two looks at the log and there would be nothing left to resume.
+        browser.driver.set_network_conditions(
+            offline=False, latency=5, download_throughput=UPLINK, upload_throughput=UPLINK
+        )
         _upload_in_page(browser, document)
         deadline = time.monotonic() + 300
         while _written(deploy_env, OURS, document.name, first) < BIG // 4:

@@ -14,6 +14,7 @@ translate_click()
 
 from bastide import __version__  # noqa: E402
 from bastide.commands import agent as agent_commands  # noqa: E402
+from bastide.commands import backup as backup_commands  # noqa: E402
 from bastide.commands import compliance as compliance_commands  # noqa: E402
 from bastide.commands import deploy as deploy_commands  # noqa: E402
 from bastide.commands import drive as drive_commands  # noqa: E402
@@ -63,5 +64,6 @@ for module in (
     drive_commands,
     sync_commands,
     rdv_commands,
+    backup_commands,
 ):
     module.register(main)

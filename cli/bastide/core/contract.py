@@ -118,6 +118,9 @@ class Backup(_Strict):
     quiesce: str = ""
     resume: str = ""
     restore: str = ""
+    # Where, under the first data directory, the paths people know start (``bastide restore
+    # --path``): the drive's folders are under ``files/``.
+    path_root: str = Field(default="", pattern=r"^([a-z0-9_.-]+(/[a-z0-9_.-]+)*)?$")
 
 
 class Secret(_Strict):

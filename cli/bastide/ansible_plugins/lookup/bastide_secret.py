@@ -22,6 +22,9 @@ options:
   _terms:
     description: Two terms, the scope (a commune slug, or C(_syndicat)) then the secret's name.
     required: true
+  default:
+    description: What to return when the keyring has no such secret (otherwise an error).
+    type: str
 """
 
 EXAMPLES = """
@@ -80,6 +83,10 @@ class LookupModule(LookupBase):
                     f"bastide_secret: {scope}/{name} is not text; it cannot be used in a template"
                 ) from None
         error = answer.get("error")
+        if error == "unknown" and "default" in kwargs:
+            return [str(kwargs["default"])]
+        if error == "controller-only":
+            raise AnsibleError(f"bastide_secret: {name!r} never leaves the controller (docs/backups.md)")
         if error == "unknown":
             raise AnsibleError(
                 f"bastide_secret: the keyring has no secret {name!r} for {scope!r}; "

@@ -61,8 +61,14 @@ def _commune_vars(commune: Any) -> dict[str, Any]:
         "backup_target": commune.backup_target,
         # The agents' service_slug names their service's group in the directory (service-<slug>).
         "agents": [
-            {"name": a.name, "email": a.email, "login": a.login, "service": a.service,
-             "service_slug": slugify(a.service) if a.service else "", "disabled": a.disabled}
+            {
+                "name": a.name,
+                "email": a.email,
+                "login": a.login,
+                "service": a.service,
+                "service_slug": slugify(a.service) if a.service else "",
+                "disabled": a.disabled,
+            }
             for a in commune.agents
         ],
         "elus": [
@@ -73,6 +79,21 @@ def _commune_vars(commune: Any) -> dict[str, Any]:
         "sites": [{"service": s.service, "fqdn": s.fqdn} for s in commune.sites()],
         # Each service's section of the commune's file, with its contract's defaults.
         "settings": {name: commune.service_settings(name) for name in commune.services},
+    }
+
+
+def _backup_vars(inventory: Inventory, commune: Any) -> dict[str, Any]:
+    """Where the commune's backups go: its own bucket on its target (docs/backups.md)."""
+    target = inventory.backup_target(commune.backup_target)
+    bucket = target.commune_bucket(commune.slug)
+    return {
+        "target": target.name,
+        "endpoint": target.endpoint,
+        "region": target.region,
+        "bucket": bucket,
+        "repository": f"s3:{target.endpoint.rstrip('/')}/{bucket}",
+        "retention_days": target.retention_days,
+        "lock_mode": target.lock_mode,
     }
 
 
@@ -184,7 +205,9 @@ def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[st
                 "region": host.region,
                 "services": list(host.services),
             },
-            "bastide_communes": [_commune_vars(c) for c in communes],
+            "bastide_communes": [
+                {**_commune_vars(c), "backup": _backup_vars(inventory, c)} for c in communes
+            ],
         }
         if inventory.identity is not None and inventory.identity.host == host.name:
             add("identity", host.name)

@@ -110,7 +110,11 @@ def write_ssh_config(target: Path, inventory: Inventory, users: dict[str, str], 
             f"  UserKnownHostsFile {path(known_hosts_file(inventory))}",
             "  ControlMaster auto",
             f"  ControlPath {path(control_dir, '/%C')}",
-            "  ControlPersist 120s",
+            # For the whole run (close_connections ends them): on a first deploy the master
+            # opened as the bootstrap user is the only way back in once hardening has closed
+            # root's SSH login, and a host can wait minutes between two tasks while another
+            # host installs packages.
+            "  ControlPersist 2h",
             "  ServerAliveInterval 15",
         ]
         if identity:

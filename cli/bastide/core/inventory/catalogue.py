@@ -23,12 +23,35 @@ class Region:
 
 
 @dataclass(frozen=True)
+class ObjectStorage:
+    """What a provider's S3 offers backups (``object_storage`` in providers.yml)."""
+
+    lock_modes: tuple[str, ...]
+    max_retention_days: int
+    access_model: str  # bucket_policy | bucket_policy_allow_only | user_policy
+    policy_conditions: bool
+    identities: str  # rgw_admin | console
+    source: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "lock_modes": list(self.lock_modes),
+            "max_retention_days": self.max_retention_days,
+            "access_model": self.access_model,
+            "policy_conditions": self.policy_conditions,
+            "identities": self.identities,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
 class Provider:
     name: str
     label: str
     jurisdiction: str
     regions: dict[str, Region]
     secnumcloud: str | None = None
+    object_storage: ObjectStorage | None = None
 
 
 @dataclass(frozen=True)
@@ -69,12 +92,16 @@ def providers() -> dict[str, Provider]:
             region: Region(region, info["country"], info.get("city", ""))
             for region, info in (entry.get("regions") or {}).items()
         }
+        storage = entry.get("object_storage")
         result[name] = Provider(
             name=name,
             label=entry.get("label", name),
             jurisdiction=entry["jurisdiction"],
             regions=regions,
             secnumcloud=entry.get("secnumcloud"),
+            object_storage=None
+            if storage is None
+            else ObjectStorage(**{**storage, "lock_modes": tuple(storage["lock_modes"])}),
         )
     return result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic_core import PydanticCustomError
@@ -152,7 +152,14 @@ class BackupTarget(Model):
     endpoint: Url
     provider: str
     region: str
+    # The prefix of the communes' buckets: each commune gets ``<bucket>-<slug>`` of its own.
     bucket: Bucket
+    # How long every backup object stays locked (S3 Object Lock, default retention), and how.
+    retention_days: int = Field(default=30, ge=1)
+    lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+
+    def commune_bucket(self, slug: str) -> str:
+        return f"{self.bucket}-{slug}"
 
 
 class Person(Model):

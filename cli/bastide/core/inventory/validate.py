@@ -437,6 +437,45 @@ def _check_hosts(source: Source, parts: Parts, problems: list[Problem]) -> None:
         _check_placement(
             source, ("backup_targets", index), target.provider, target.region, parts.residency, problems
         )
+        _check_object_lock(source, ("backup_targets", index), target, problems)
+
+
+BUCKET_MAX = 63  # S3 bucket names
+
+
+def _check_object_lock(source: Source, loc: Loc, target: BackupTarget, problems: list[Problem]) -> None:
+    """Backups are locked (S3 Object Lock): the target's provider must offer the mode and the
+    retention the inventory asks for (providers.yml, ``object_storage``)."""
+    known = catalogue.providers().get(target.provider)
+    if known is None:
+        return  # reported by the placement check
+    storage = known.object_storage
+    if storage is None:
+        able = ", ".join(name for name, p in catalogue.providers().items() if p.object_storage)
+        problems.append(
+            source.problem(
+                (*loc, "provider"),
+                _("target.no_object_lock", provider=target.provider),
+                _("target.no_object_lock.fix", providers=able),
+            )
+        )
+        return
+    if target.lock_mode not in storage.lock_modes:
+        problems.append(
+            source.problem(
+                (*loc, "lock_mode"),
+                _("target.lock_mode", mode=target.lock_mode, provider=target.provider),
+                _("target.lock_mode.fix", modes=", ".join(storage.lock_modes)),
+            )
+        )
+    if target.retention_days > storage.max_retention_days:
+        problems.append(
+            source.problem(
+                (*loc, "retention_days"),
+                _("target.retention", days=target.retention_days, provider=target.provider),
+                _("target.retention.fix", days=storage.max_retention_days),
+            )
+        )
 
 
 def _check_services(
@@ -520,6 +559,16 @@ def _check_references(
                 _("commune.unknown_target.fix", targets=", ".join(sorted(parts.target_names)) or "-"),
             )
         )
+    slug = source.data.get("slug") if isinstance(source.data.get("slug"), str) else None
+    for _index, target in parts.targets:
+        if slug and target.name == backup_target and len(target.commune_bucket(slug)) > BUCKET_MAX:
+            problems.append(
+                source.problem(
+                    ("backup_target",),
+                    _("commune.bucket_too_long", bucket=target.commune_bucket(slug), max=BUCKET_MAX),
+                    _("commune.bucket_too_long.fix", prefix=target.bucket),
+                )
+            )
 
 
 def _check_raw_references(source: Source, parts: Parts, problems: list[Problem]) -> None:

@@ -9,6 +9,10 @@ ever travel through this socket, in memory; nothing is written to disk.
 
 Protocol: one JSON object per line each way. Request ``{"token", "scope", "name"}``; answer
 ``{"value": <base64>}`` or ``{"error": "denied" | "unknown" | "bad-request" | "corrupt"}``.
+
+Some secrets never go to a host, so the agent never serves them: the backups' maintainer keys
+(the bucket owners') and the providers' account keys (docs/backups.md). Only the controller's
+own code reads them, from the keyring.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ from bastide.core.keys.keyring import Keyring, UnknownSecret
 SOCKET_VARIABLE = "BASTIDE_KEYS_SOCKET"
 TOKEN_VARIABLE = "BASTIDE_KEYS_TOKEN"
 _MAX_REQUEST = 4096
+CONTROLLER_ONLY = ("backup-maintainer", "s3-account-")  # names, or name prefixes ending in -
+
+
+def controller_only(name: str) -> bool:
+    return any(name == n or (n.endswith("-") and name.startswith(n)) for n in CONTROLLER_ONLY)
 
 
 class AgentEnvironment(dict[str, str]):
@@ -79,6 +88,10 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             with self.lock:
                 self.env.refused += 1
             return {"error": "denied"}
+        if controller_only(name):
+            with self.lock:
+                self.env.refused += 1
+            return {"error": "controller-only"}
         try:
             value = self.keyring.get(scope, name)
         except UnknownSecret:

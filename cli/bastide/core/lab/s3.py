@@ -139,6 +139,9 @@ def start(lab: LabPlan, lab_dir: Path) -> tuple[str, str]:
             "--display-name=bastide lab",
             f"--access-key={access_key}",
             f"--secret={secret_key}",
+            # The lab user is the backup target's account: it makes the communes' backup users
+            # through RGW's admin API, as a DSI's provider account would (docs/backups.md).
+            "--caps=users=*",
         ],
         timeout=120,
     )

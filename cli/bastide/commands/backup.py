@@ -1,0 +1,260 @@
+"""``bastide backup init|credentials``: the communes' backup buckets under Object Lock and
+their keys (docs/backups.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bastide.commands.deploy import inventory_argument, json_option
+from bastide.console import emit_json, out
+from bastide.core import keys
+from bastide.core.backup import buckets, credentials, hosts
+from bastide.core.backup import status as backup_status
+from bastide.core.inventory import load
+from bastide.errors import EXIT_FAILED, InputError, Problem
+from bastide.i18n import Messages
+
+_ = Messages("backup")
+
+
+@click.group("backup", help=_("cmd.backup.help"))
+def backup() -> None:
+    pass
+
+
+@backup.command("init", help=_("cmd.init.help"))
+@inventory_argument
+@click.option("--commune", "communes", multiple=True, metavar="COMMUNE", help=_("opt.commune"))
+@json_option
+def init_command(inventory: Path, communes: tuple[str, ...], as_json: bool) -> None:
+    inv = load(inventory)
+    keyring = keys.open_keyring(inv.root)
+    results = buckets.init(inv, keyring, list(communes) or None)
+    if as_json:
+        emit_json({"communes": [r.as_dict() for r in results]})
+    else:
+        for result in results:
+            _show(result)
+    if not all(r.ready for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+def _show(result: buckets.Result) -> None:
+    caps = result.capabilities
+    out.print(
+        _(
+            "init.line",
+            commune=result.commune,
+            bucket=result.bucket,
+            target=result.target,
+            done=", ".join(result.done) or _("init.unchanged"),
+        ),
+        markup=False,
+        highlight=False,
+    )
+    out.print(
+        _(
+            "init.capabilities",
+            modes=", ".join(caps["lock_modes"]),
+            access=caps["access_model"],
+            conditions=_("word.yes") if caps["policy_conditions"] else _("word.no"),
+        ),
+        markup=False,
+        highlight=False,
+    )
+    for role in result.missing_keys:
+        out.print(_("init.missing_key", role=role, commune=result.commune), markup=False, highlight=False)
+    if result.manual_policy is not None:
+        out.print(_("init.manual_policy"), markup=False, highlight=False)
+        click.echo(__import__("json").dumps(result.manual_policy, indent=2))
+    for probe, refused in result.proven.items():
+        key = "init.refused" if refused else "init.allowed"
+        out.print(_(key, probe=probe), markup=False, highlight=False)
+
+
+@backup.command("credentials", help=_("cmd.credentials.help"))
+@inventory_argument
+@click.option("--target", metavar="TARGET", help=_("opt.target"))
+@click.option("--commune", metavar="COMMUNE", help=_("opt.commune_key"))
+@click.option("--role", type=click.Choice(sorted(credentials.ROLES)), help=_("opt.role"))
+@click.option("--access-key", required=True, help=_("opt.access_key"))
+def credentials_command(
+    inventory: Path, target: str | None, commune: str | None, role: str | None, access_key: str
+) -> None:
+    inv = load(inventory)
+    if (target is None) == (commune is None) or (commune is not None and role is None):
+        raise InputError(
+            Problem("--target/--commune", "credentials", _("credentials.which"), _("credentials.which.fix"))
+        )
+    if target is not None and target not in {t.name for t in inv.backup_targets}:
+        raise InputError(
+            Problem(
+                "--target",
+                "target",
+                _("credentials.unknown_target", target=target),
+                _(
+                    "credentials.unknown_target.fix",
+                    known=", ".join(t.name for t in inv.backup_targets) or "-",
+                ),
+            )
+        )
+    if commune is not None:
+        buckets.commune_of(inv, commune)
+    # The secret comes on standard input (or a hidden prompt), never on the command line.
+    secret = (
+        click.prompt(_("credentials.prompt"), hide_input=True)
+        if sys.stdin.isatty()
+        else sys.stdin.readline().strip()
+    )
+    if not secret:
+        raise InputError(Problem("stdin", "secret", _("credentials.empty"), _("credentials.empty.fix")))
+    keyring = keys.open_keyring(inv.root)
+    pair = credentials.KeyPair(access_key, secret)
+    if target is not None:
+        credentials.put(keyring, keys.SYNDICAT_SCOPE, credentials.account_name(target), pair)
+        out.print(_("credentials.saved_account", target=target), markup=False, highlight=False)
+    else:
+        assert commune is not None and role is not None
+        credentials.put(keyring, commune, credentials.ROLES[role], pair)
+        out.print(_("credentials.saved", role=role, commune=commune), markup=False, highlight=False)
+
+
+@backup.command("run", help=_("cmd.run.help"))
+@inventory_argument
+@click.argument("commune")
+@json_option
+def run_command(inventory: Path, commune: str, as_json: bool) -> None:
+    inv = load(inventory)
+    buckets.commune_of(inv, commune)
+    record = hosts.run_now(inv, commune)
+    if as_json:
+        emit_json(record)
+    else:
+        for name, info in sorted((record.get("services") or {}).items()):
+            key = "run.ok" if info.get("ok") else "run.failed"
+            out.print(
+                _(
+                    key,
+                    commune=commune,
+                    service=name,
+                    snapshot=info.get("snapshot", ""),
+                    files=info.get("files", 0),
+                    error=info.get("error", ""),
+                ),
+                markup=False,
+                highlight=False,
+            )
+    if not record.get("ok"):
+        sys.exit(EXIT_FAILED)
+
+
+@backup.command("check", help=_("cmd.check.help"))
+@inventory_argument
+@click.argument("commune")
+@click.option("--read-all", is_flag=True, help=_("opt.read_all"))
+@json_option
+def check_command(inventory: Path, commune: str, read_all: bool, as_json: bool) -> None:
+    inv = load(inventory)
+    buckets.commune_of(inv, commune)
+    found = backup_status.check(inv, keys.open_keyring(inv.root), commune, all_data=read_all)
+    if as_json:
+        emit_json({"commune": commune, **found})
+    else:
+        key = "check.ok" if found["ok"] else "check.failed"
+        out.print(
+            _(key, commune=commune, subset=found["subset"], output=found["output"]),
+            markup=False,
+            highlight=False,
+        )
+    if not found["ok"]:
+        sys.exit(EXIT_FAILED)
+
+
+@backup.command("status", help=_("cmd.status.help"))
+@inventory_argument
+@click.option("--commune", "communes", multiple=True, metavar="COMMUNE", help=_("opt.commune"))
+@click.option(
+    "--max-age",
+    type=float,
+    default=backup_status.MAX_BACKUP_AGE_HOURS,
+    show_default=True,
+    help=_("opt.max_age"),
+)
+@json_option
+def status_command(inventory: Path, communes: tuple[str, ...], max_age: float, as_json: bool) -> None:
+    inv = load(inventory)
+    rows = backup_status.status(inv, keys.open_keyring(inv.root), list(communes) or None, max_age)
+    if as_json:
+        emit_json({"communes": rows})
+    else:
+        for row in rows:
+            lock = row["lock"] or {}
+            check = row["last_check"] or {}
+            state = _("status.ok") if row["ok"] else _("status.bad")
+            out.print(
+                _("status.line", commune=row["commune"], state=state,
+                  backup=row["last_backup"] or _("status.never"), age=row["last_backup_age_hours"],
+                  check=check.get("time") or _("status.never"), lock=lock.get("until") or "-",
+                  drill=(row["last_drill"] or {}).get("time") or _("status.never"),
+                  problems=", ".join(row["problems"]) or "-"),
+                markup=False, highlight=False,
+            )  # fmt: skip
+    if not all(row["ok"] for row in rows):
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("restore", help=_("cmd.restore.help"))
+@inventory_argument
+@click.argument("commune")
+@click.option("--service", metavar="SERVICE", help=_("opt.service"))
+@click.option("--path", "path", metavar="PATH", help=_("opt.path"))
+@click.option("--at", metavar="TIME", help=_("opt.at"))
+@json_option
+def restore_command(
+    inventory: Path, commune: str, service: str | None, path: str | None, at: str | None, as_json: bool
+) -> None:
+    inv = load(inventory)
+    found = buckets.commune_of(inv, commune)
+    if service is not None and service not in found.services:
+        raise InputError(
+            Problem(
+                str(found.source),
+                "services",
+                _("restore.no_service", service=service, commune=commune),
+                _("restore.no_service.fix", services=", ".join(found.services)),
+            )
+        )
+    if path is not None and service is None:
+        raise InputError(
+            Problem("--path", "path", _("restore.path_needs_service"), _("restore.path_needs_service.fix"))
+        )
+    report = hosts.restore(inv, commune, service, path, at)
+    if as_json:
+        emit_json(report)
+    else:
+        for name, info in sorted((report.get("services") or {}).items()):
+            key = "restore.identical" if info.get("identical") else "restore.differs"
+            out.print(
+                _(
+                    key,
+                    service=name,
+                    time=info.get("time"),
+                    files=info.get("files"),
+                    tables=info.get("tables"),
+                    differing=", ".join(info.get("differing_files", []) + info.get("differing_tables", [])),
+                ),
+                markup=False,
+                highlight=False,
+            )
+        if report.get("error"):
+            out.print(report["error"], markup=False, highlight=False)
+    if not report.get("services") or not all(s.get("identical") for s in report["services"].values()):
+        sys.exit(EXIT_FAILED)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(backup)
+    main.add_command(restore_command)

@@ -1,0 +1,51 @@
+"""What ``bastide backup run`` and ``bastide restore`` ask of a commune's host: its
+bastide-backup tool (roles/backup), over the deploy's SSH settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bastide.core.ansible import remote
+from bastide.core.inventory import Inventory
+from bastide.errors import BastideError
+from bastide.i18n import Messages
+
+_ = Messages("backup")
+
+TOOL = "/usr/local/sbin/bastide-backup"
+# A commune's drive can take long to send or bring back.
+LONG = 6 * 3600
+
+
+def run_now(inventory: Inventory, slug: str) -> dict[str, Any]:
+    """Back the commune up now, through its systemd unit (as the timer does); its record."""
+    host = inventory.commune(slug).host
+    remote.run(inventory, host, ["systemctl", "start", f"bastide-backup@{slug}.service"], timeout=LONG)
+    return status(inventory, slug)
+
+
+def status(inventory: Inventory, slug: str) -> dict[str, Any]:
+    host = inventory.commune(slug).host
+    done = remote.run(inventory, host, [TOOL, "status", slug])
+    if done.returncode != 0:
+        raise BastideError(_("host.failed", host=host, reason=remote.reason(done)))
+    return dict(json.loads(done.stdout or "{}"))
+
+
+def restore(
+    inventory: Inventory, slug: str, service: str | None, path: str | None, at: str | None
+) -> dict[str, Any]:
+    """Bring the commune's data (or one service, or one file or folder) back on its host from the
+    newest snapshot (at or before ``at``); what was compared with the manifest."""
+    host = inventory.commune(slug).host
+    command = [TOOL, "restore", slug]
+    for flag, value in (("--service", service), ("--path", path), ("--at", at)):
+        if value:
+            command += [flag, value]
+    done = remote.run(inventory, host, command, timeout=LONG)
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise BastideError(_("host.failed", host=host, reason=remote.reason(done))) from None
+    return dict(report)

@@ -1,0 +1,136 @@
+"""Backups without a lab: the writer's bucket policy, the inventory's Object Lock rules, the
+keys that never leave the controller, and what the roles receive."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bastide.core.ansible.render import render
+from bastide.core.backup import credentials, policy
+from bastide.core.inventory import load
+from bastide.core.keys import KdfParams, Keyring, PassphraseOperator, fetch, serve
+from bastide.errors import InputError, Problem
+
+DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+WRITER, MAINTAINER = policy.user_arn("b-ours-writer"), policy.user_arn("b-ours-maintainer")
+
+
+def _statements(document: dict[str, Any], effect: str) -> list[dict[str, Any]]:
+    return [s for s in document["Statement"] if s["Effect"] == effect]
+
+
+def test_the_writer_is_denied_everything_that_destroys_or_loosens() -> None:
+    document = policy.bucket_policy("b-ours", WRITER, MAINTAINER)
+    (deny,) = _statements(document, "Deny")
+    assert deny["Principal"] == {"AWS": [WRITER]}, "never deny the owner: Deny binds it on RGW"
+    for action in ("s3:DeleteObjectVersion", "s3:PutBucketVersioning", "s3:PutObjectRetention",
+                   "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration",
+                   "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:DeleteBucket"):  # fmt: skip
+        assert action in deny["Action"]
+    writers = [s for s in _statements(document, "Allow") if s["Principal"] == {"AWS": [WRITER]}]
+    allowed = {action for statement in writers for action in statement["Action"]}
+    assert not allowed & set(deny["Action"])
+    (delete,) = [s for s in _statements(document, "Allow") if s["Action"] == ["s3:DeleteObject"]]
+    assert delete["Resource"] == ["arn:aws:s3:::b-ours/locks/*"], "plain deletes of restic's locks only"
+
+
+def test_providers_that_ignore_deny_get_an_allow_list_only() -> None:
+    document = policy.bucket_policy("b-ours", WRITER, MAINTAINER, allow_only=True)
+    assert not _statements(document, "Deny")
+    writer = {a for s in document["Statement"] if s["Principal"] == {"AWS": [WRITER]} for a in s["Action"]}
+    assert "s3:DeleteObjectVersion" not in writer and "s3:PutBucketPolicy" not in writer
+
+
+def test_a_policy_read_back_in_another_shape_is_the_same() -> None:
+    document = policy.bucket_policy("b-ours", WRITER, MAINTAINER)
+    reshaped = {
+        "Statement": [
+            {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in reversed(s.items())}
+            for s in document["Statement"]
+        ],
+        "Version": "2012-10-17",
+    }
+    assert policy.same(reshaped, document)
+    assert not policy.same(policy.bucket_policy("b-ours", WRITER, MAINTAINER, allow_only=True), document)
+
+
+@pytest.fixture
+def inv(tmp_path: Path) -> Path:
+    root = tmp_path / "inv"
+    shutil.copytree(DEMO, root)
+    return root
+
+
+def _edit(path: Path, change: Any) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _problems(root: Path) -> list[Problem]:
+    with pytest.raises(InputError) as raised:
+        load(root)
+    return raised.value.problems
+
+
+def test_a_target_without_object_lock_is_refused(inv: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["residency"]["providers"].append("cloud-temple")
+        data["residency"]["regions"].append("fr1")
+        data["backup_targets"][0].update(provider="cloud-temple", region="fr1")
+
+    _edit(inv / "syndicat.yml", change)
+    (found,) = _problems(inv)
+    assert found.field == "backup_targets[0].provider" and "Object Lock" in found.message
+    assert "ovhcloud" in found.fix and found.line
+
+
+def test_a_mode_or_a_retention_the_provider_lacks_is_refused(inv: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["backup_targets"][0].update(provider="outscale", region="eu-west-2", lock_mode="GOVERNANCE",
+                                         retention_days=40000)  # fmt: skip
+
+    _edit(inv / "syndicat.yml", change)
+    found = {p.field: p for p in _problems(inv)}
+    assert set(found) == {"backup_targets[0].lock_mode", "backup_targets[0].retention_days"}
+    assert "COMPLIANCE" in found["backup_targets[0].lock_mode"].fix
+    assert "36500" in found["backup_targets[0].retention_days"].fix
+
+
+def test_a_commune_bucket_name_too_long_is_refused(inv: Path) -> None:
+    _edit(inv / "syndicat.yml", lambda d: d["backup_targets"][0].update(bucket="b" * 45))
+    found = _problems(inv)
+    assert {Path(p.file).name for p in found} >= {"saint-aubin-des-combes.yml"}
+    assert all(p.field == "backup_target" and "63" in p.message for p in found)
+
+
+def test_the_roles_get_each_communes_own_bucket_and_repository() -> None:
+    rendered = render(load(DEMO))
+    for host in rendered["all"]["hosts"].values():
+        for commune in host["bastide_communes"]:
+            backup = commune["backup"]
+            assert backup["bucket"] == f"vallee-ours-sauvegardes-{commune['slug']}"
+            assert backup["repository"] == f"s3:https://s3.gra.io.cloud.ovh.net/{backup['bucket']}"
+            assert backup["lock_mode"] == "COMPLIANCE" and backup["retention_days"] == 30
+
+
+def test_the_maintainer_and_account_keys_never_leave_the_controller(tmp_path: Path) -> None:
+    fast = KdfParams("argon2id", iterations=1, lanes=1, memory_kib=8)
+    ring = Keyring.create(tmp_path / "inv", PassphraseOperator("alice", "correct horse battery staple", fast))
+    pair = credentials.KeyPair("BKW0123456789ABCDEFG", "s" * 40)
+    credentials.put(ring, "ours-les-bains", credentials.WRITER, pair)
+    credentials.put(ring, "ours-les-bains", credentials.MAINTAINER, pair)
+    credentials.put(ring, "_syndicat", credentials.account_name("principal"), pair)
+    assert "s" * 40 not in repr(pair)
+    with serve(ring) as env:
+        assert credentials.KeyPair.from_bytes(fetch("ours-les-bains", credentials.WRITER, env)) == pair
+        never = (("ours-les-bains", credentials.MAINTAINER), ("_syndicat", "s3-account-principal"))
+        for scope, name in never:
+            with pytest.raises(LookupError, match="controller-only"):
+                fetch(scope, name, env)
+    assert credentials.get(ring, "ours-les-bains", credentials.MAINTAINER) == pair
