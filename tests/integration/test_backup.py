@@ -174,6 +174,21 @@ def test_a_deleted_drive_file_comes_back_byte_for_byte(deploy_env: Env) -> None:
         assert host.file(path).user == owner
 
 
+def test_a_service_restored_whole_matches_its_manifest(deploy_env: Env, backed_up: dict[str, Any]) -> None:
+    """The booking (its database) and the calendars (their files), each back from its newest
+    snapshot: every table's row count and every file as the manifest recorded them."""
+    reports = {}
+    for service in ("rdv", "calendars"):
+        result = bastide("restore", deploy_env["BASTIDE_INVENTORY"], OURS, "--service", service, "--json",
+                         env=deploy_env)  # fmt: skip
+        reports[service] = json.loads(result.stdout)["services"][service]
+        assert reports[service]["identical"], reports[service]
+    assert reports["rdv"]["tables"] > 5 and reports["calendars"]["files"] > 0
+    host = _host(deploy_env, OURS)
+    assert host.service(f"bastide-rdv@{OURS}.service").is_running, "the booking is back up"
+    assert host.service(f"bastide-rdv-jobs@{OURS}.timer").is_running, "and its jobs"
+
+
 @pytest.fixture()
 def database_stopped(deploy_env: Env) -> Iterator[None]:
     host = _host(deploy_env, OURS)

@@ -63,20 +63,59 @@ def test_plan_after_deploy_has_nothing_to_do(first_deploy: Deployed, deploy_env:
     assert all(not entry["changes"] for entry in summary["plan"])
 
 
-def test_verify_passes_and_reports_per_commune(
-    first_deploy: Deployed, deploy_env: Env, tmp_path: Path
-) -> None:
-    junit = tmp_path / "verify.xml"
-    inventory_dir = deploy_env["BASTIDE_INVENTORY"]
-    result = bastide("verify", inventory_dir, "--json", "--junit", str(junit), env=deploy_env)
+SAMPLER = "bastide-ps-sampler"
+
+
+@pytest.fixture(scope="module")
+def verified(
+    first_deploy: Deployed, deploy_env: Env, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """One verify of the deployed lab (a verify takes a minute: its tests share it), while every
+    host's process list (command lines and environments) is sampled as root, back to back."""
+    import threading
+    import time
+
+    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    junit = tmp_path_factory.mktemp("verify") / "verify.xml"
+    stop = f"/run/{SAMPLER}.stop"
+    # Sampled on the host itself until told to stop (or 5 minutes at most).
+    command = (
+        f": {SAMPLER}; rm -f {stop}; end=$(($(date +%s) + 300)); "
+        f'while [ ! -e {stop} ] && [ "$(date +%s)" -lt "$end" ]; do ps -eww -o args=; '
+        "for f in /proc/[0-9]*/environ; do tr '\\0' ' ' 2>/dev/null < $f; echo; done; "
+        f"echo {SAMPLER}-sample; done; rm -f {stop}"
+    )
+    samples: dict[str, str] = {}
+
+    def sample(name: str) -> None:
+        samples[name] = admin_host(deploy_env, name).run(command).stdout
+
+    threads = [threading.Thread(target=sample, args=(host.name,)) for host in inventory.hosts]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(2)  # the samplers are running
+        where = deploy_env["BASTIDE_INVENTORY"]
+        result = bastide("verify", where, "--json", "--junit", str(junit), env=deploy_env, check=False)
+    finally:
+        for host in inventory.hosts:
+            admin_host(deploy_env, host.name).run(f"touch {stop}")
+        for thread in threads:
+            thread.join()
+    return {"result": result, "junit": junit, "samples": samples}
+
+
+def test_verify_passes_and_reports_per_commune(verified: dict[str, Any], deploy_env: Env) -> None:
+    result = verified["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     report = json.loads(result.stdout)
     inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
     assert report["ok"]
     assert {row["commune"] for row in report["communes"]} == {c.slug for c in inventory.communes}
     assert all(row["passed"] > 0 and row["failed"] == 0 for row in report["communes"])
     roles_checked = {check["role"] for check in report["checks"]}
-    assert {"base", "hardening", "firewall", "nginx", "postgresql"} <= roles_checked
-    assert junit.read_text().count("<testsuite ") == len(inventory.communes)
+    assert {"base", "hardening", "firewall", "nginx", "postgresql", "backup"} <= roles_checked
+    assert verified["junit"].read_text().count("<testsuite ") == len(inventory.communes)
 
 
 def _with_first_host_unreachable(deploy_env: Env, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
@@ -139,48 +178,17 @@ def test_verify_reports_a_failing_check_in_the_communes_it_concerns(
 
 
 def test_no_secret_in_the_hosts_process_lists_while_verify_runs(
-    first_deploy: Deployed, deploy_env: Env
+    verified: dict[str, Any], deploy_env: Env
 ) -> None:
-    """While verify runs, every host's process list (command lines and environments) is sampled
-    as root; no keyring secret may show in any sample."""
-    import threading
-    import time
-
-    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
+    """No keyring secret in any sample of the hosts' process lists taken while verify ran."""
     keyring = private_keyring(deploy_env)
     values = [keyring.get(info.scope, info.name).decode("utf-8", "replace") for info in keyring.secrets()]
     values = [value for value in values if len(value) >= 8]
     assert values
-    marker = "bastide-ps-sampler"
-    stop = f"/run/{marker}.stop"
-    # Sampled on the host itself, back to back, until told to stop (or 5 minutes at most).
-    command = (
-        f": {marker}; rm -f {stop}; end=$(($(date +%s) + 300)); "
-        f'while [ ! -e {stop} ] && [ "$(date +%s)" -lt "$end" ]; do ps -eww -o args=; '
-        "for f in /proc/[0-9]*/environ; do tr '\\0' ' ' 2>/dev/null < $f; echo; done; "
-        f"echo {marker}-sample; done; rm -f {stop}"
-    )
-    samples: dict[str, str] = {}
-
-    def sample(name: str) -> None:
-        samples[name] = admin_host(deploy_env, name).run(command).stdout
-
-    threads = [threading.Thread(target=sample, args=(host.name,)) for host in inventory.hosts]
-    for thread in threads:
-        thread.start()
-    try:
-        time.sleep(2)  # the samplers are running
-        result = bastide("verify", deploy_env["BASTIDE_INVENTORY"], "--json", env=deploy_env, check=False)
-    finally:
-        for host in inventory.hosts:
-            admin_host(deploy_env, host.name).run(f"touch {stop}")
-        for thread in threads:
-            thread.join()
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    for name, taken in samples.items():
-        count = taken.count(f"{marker}-sample")
+    for name, taken in verified["samples"].items():
+        count = taken.count(f"{SAMPLER}-sample")
         assert count >= 5, f"{name}: only {count} samples while verify ran"
-        seen = [line for line in taken.splitlines() if marker not in line]
+        seen = [line for line in taken.splitlines() if SAMPLER not in line]
         # The samples did catch the checks at work: their probes on the host.
         assert any("python3 -c" in line for line in seen), f"{name}: no probe seen in {count} samples"
         leaks = [v[:4] + "…" for v in values if any(v in line for line in seen)]

@@ -196,7 +196,8 @@ def status_command(inventory: Path, communes: tuple[str, ...], max_age: float, a
             state = _("status.ok") if row["ok"] else _("status.bad")
             out.print(
                 _("status.line", commune=row["commune"], state=state,
-                  backup=row["last_backup"] or _("status.never"), age=row["last_backup_age_hours"],
+                  backup=row["last_backup"] or _("status.never"),
+                  age="-" if row["last_backup_age_hours"] is None else row["last_backup_age_hours"],
                   check=check.get("time") or _("status.never"), lock=lock.get("until") or "-",
                   drill=(row["last_drill"] or {}).get("time") or _("status.never"),
                   problems=", ".join(row["problems"]) or "-"),

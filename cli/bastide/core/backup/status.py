@@ -9,6 +9,7 @@ from typing import Any
 
 from bastide.core.backup import buckets, credentials, hosts, records, repository, s3
 from bastide.core.inventory import Inventory
+from bastide.errors import BastideError
 
 MAX_BACKUP_AGE_HOURS = 26
 MAX_CHECK_AGE_DAYS = repository.SUBSETS + 1
@@ -43,7 +44,11 @@ def check(inventory: Inventory, keyring: Any, slug: str, *, all_data: bool = Fal
 def commune_status(inventory: Inventory, keyring: Any, slug: str, max_age_hours: float) -> dict[str, Any]:
     now = utc_now()
     problems: list[str] = []
-    host = hosts.status(inventory, slug)
+    try:
+        host = hosts.status(inventory, slug)
+    except BastideError as error:
+        host = {}
+        problems.append(f"host-unreadable: {error}")
     last = host.get("last_success")
     age = (now - parse(last)).total_seconds() / 3600 if last else None
     if age is None:
