@@ -3,6 +3,7 @@ their keys (docs/backups.md)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _show(result: buckets.Result) -> None:
         out.print(_("init.missing_key", role=role, commune=result.commune), markup=False, highlight=False)
     if result.manual_policy is not None:
         out.print(_("init.manual_policy"), markup=False, highlight=False)
-        click.echo(__import__("json").dumps(result.manual_policy, indent=2))
+        click.echo(json.dumps(result.manual_policy, indent=2))
     for probe, refused in result.proven.items():
         key = "init.refused" if refused else "init.allowed"
         out.print(_(key, probe=probe), markup=False, highlight=False)
