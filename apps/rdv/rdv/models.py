@@ -114,3 +114,12 @@ class WeeklyCount(models.Model):
                 name="rdv_weekly_count_key",
             )
         ]
+
+
+class RateCount(models.Model):
+    """One address's requests in one window of a rate limit, counted by an atomic upsert
+    (rdv.ratelimit): parallel requests never lose a count, as a cache's get-then-set would."""
+
+    key = models.CharField(max_length=100, unique=True)
+    expires = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=1)

@@ -1,17 +1,19 @@
-"""Per-address fixed-window counters in the shared (database) cache."""
+"""Per-address fixed-window counters in PostgreSQL, shared by gunicorn's threads and workers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
 from functools import wraps
 
-from django.core.cache import cache
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from rdv import config
+from rdv.models import RateCount
 
 
 def client_address(request: HttpRequest) -> str:
@@ -35,16 +37,23 @@ def hit(scope: str, address: str) -> bool:
     limit, window = _limits()[scope]
     bucket = int(time.time() // window)
     digest = hashlib.sha256(address.encode()).hexdigest()[:32]  # no raw addresses stored
-    key = f"rl:{scope}:{bucket}:{digest}"
-    if cache.add(key, 1, timeout=window + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 5)
-            count = 1
+    expires = dt.datetime.fromtimestamp((bucket + 1) * window, dt.UTC)
+    table = RateCount._meta.db_table
+    with connection.cursor() as cursor:
+        # One statement, so that concurrent requests each see their own count.
+        cursor.execute(
+            f"INSERT INTO {table} (key, expires, count) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (key) DO UPDATE SET count = {table}.count + 1 RETURNING count",
+            [f"{scope}:{bucket}:{digest}", expires],
+        )
+        (count,) = cursor.fetchone()
     return count <= limit
+
+
+def forget_expired() -> int:
+    """Delete the counts of windows that have ended (the timer's job does it)."""
+    deleted, _kinds = RateCount.objects.filter(expires__lt=dt.datetime.now(dt.UTC)).delete()
+    return deleted
 
 
 def limited(scope: str, methods: tuple[str, ...] = ("GET", "POST")) -> Callable:

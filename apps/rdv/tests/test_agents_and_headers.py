@@ -1,8 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
-from rdv.models import Appointment, Block, Status
+from rdv.models import Appointment, Block, RateCount, Status
 
 from .conftest import AGENT, at, make_appointment
 
@@ -108,7 +107,7 @@ def test_health_and_english(client):
 
 def test_rate_limits(client, set_config):
     set_config(search_per_minute=3, booking_per_hour=2)
-    cache.clear()
+    RateCount.objects.all().delete()
     url = "/motif/etat-civil/cni-depot/"
     codes = [client.get(url, REMOTE_ADDR="192.0.2.1").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
@@ -132,3 +131,39 @@ def test_the_stylesheet_is_served_by_the_application_itself(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/css")
     assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_requests_never_lose_a_count(set_config):
+    """A get-then-set counter (Django's database cache) loses counts under parallel requests, so
+    a burst could pass a limit unseen: the atomic upsert gives every request its own count."""
+    import threading
+
+    from django.db import connections
+    from rdv import ratelimit
+
+    set_config(search_per_minute=10)
+    n = 16
+    barrier = threading.Barrier(n)
+    verdicts: list[bool] = []
+    lock = threading.Lock()
+
+    def request() -> None:
+        try:
+            barrier.wait()
+            allowed = ratelimit.hit("search", "203.0.113.5")
+        finally:
+            connections.close_all()
+        with lock:
+            verdicts.append(allowed)
+
+    threads = [threading.Thread(target=request) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    counts = list(RateCount.objects.values_list("count", flat=True))  # a window or two
+    assert sum(counts) == n and len(verdicts) == n
+    assert verdicts.count(True) == sum(min(count, 10) for count in counts), (verdicts, counts)
+    RateCount.objects.filter(key__startswith="search:").update(expires=at(2020, 1, 1, 0, 0))
+    assert ratelimit.forget_expired() >= 1 and not RateCount.objects.exists()
