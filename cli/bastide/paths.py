@@ -46,6 +46,17 @@ def ansible_plugins_dir() -> Path:
     return _PACKAGE_DIR / "ansible_plugins"
 
 
+def mitogen_strategy_dir() -> Path:
+    """Mitogen's Ansible strategy plugins (``mitogen_linear``), from the installed package;
+    found without importing it: ansible_mitogen imports Ansible itself."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the mitogen package is not installed beside bastide (pip install bastide)")
+    return Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+
+
 def state_dir() -> Path:
     """Controller-side state (run logs, lab machines): ``BASTIDE_STATE_DIR``, else
     ``/var/lib/bastide`` for root, else ``$XDG_STATE_HOME/bastide``."""

@@ -130,52 +130,41 @@ def _with_first_host_unreachable(deploy_env: Env, tmp_path: Path) -> tuple[Path,
     return broken, victim
 
 
-def test_verify_reports_an_unreachable_host_for_each_of_its_communes(
+def test_verify_reports_an_unreachable_host_and_a_failing_check_in_the_communes_they_concern(
     first_deploy: Deployed, deploy_env: Env, tmp_path: Path
 ) -> None:
+    """One verify (a minute each) for both failures: the first host unreachable, Redis stopped
+    on the second."""
     broken, victim = _with_first_host_unreachable(deploy_env, tmp_path)
-    result = bastide("verify", str(broken), "--json", env=deploy_env, check=False)
+    inventory = load(broken)
+    failing = next(host.name for host in inventory.hosts if host.name != victim["name"])
+    on_failing = admin_host(deploy_env, failing)
+    assert on_failing.run("systemctl stop redis-server").rc == 0
+    try:
+        result = bastide("verify", str(broken), "--json", env=deploy_env, check=False)
+    finally:
+        assert on_failing.run("systemctl start redis-server").rc == 0
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert set(report["unreachable"]) == {victim["name"]}
     rows = {row["commune"]: row for row in report["communes"]}
-    inventory = load(broken)
+    assert set(rows) == {c.slug for c in inventory.communes}
     for commune in inventory.communes:
         row = rows[commune.slug]
         if commune.host == victim["name"]:
             assert row["unreachable"] and not row["ok"] and row["passed"] == 0, row
         else:
-            assert row["unreachable"] is None and row["passed"] > 0, row
-    # The other hosts are checked all the same. Those of their checks that compare them with the
-    # victim's address (a hub's relay on it) rightly find it changed; nothing else fails.
-    others = [c for c in report["checks"] if c["host"] != victim["name"] and c["outcome"] == "failed"]
+            assert row["unreachable"] is None and row["passed"] > 0 and not row["ok"], row
+            assert "redis: test_service_running" in row["failures"], row
+    # The reachable host is checked all the same: Redis fails, and those of its checks that
+    # compare it with the victim's address (a hub's relay on it) rightly find it changed.
+    failed = [c for c in report["checks"] if c["host"] == failing and c["outcome"] == "failed"]
+    assert ("redis", "test_service_running") in {(c["role"], c["test"]) for c in failed}
+    others = [c for c in failed if c["role"] != "redis"]
     assert all(victim["address"] in c["detail"] for c in others), others
     # The text report says it too (the unreachable host alone: the others were checked above).
     text = bastide("verify", str(broken), "--limit", victim["name"], env=deploy_env, check=False)
     assert text.returncode == 1 and "unreachable" in text.stdout, text.stdout
-
-
-def test_verify_reports_a_failing_check_in_the_communes_it_concerns(
-    first_deploy: Deployed, deploy_env: Env
-) -> None:
-    inventory = load(Path(deploy_env["BASTIDE_INVENTORY"]))
-    host = inventory.hosts[0].name
-    on_host = admin_host(deploy_env, host)
-    assert on_host.run("systemctl stop redis-server").rc == 0
-    try:
-        result = bastide(
-            "verify", deploy_env["BASTIDE_INVENTORY"], "--limit", host, "--json", env=deploy_env, check=False
-        )
-    finally:
-        assert on_host.run("systemctl start redis-server").rc == 0
-    assert result.returncode == 1
-    report = json.loads(result.stdout)
-    failed = {(c["role"], c["test"]) for c in report["checks"] if c["outcome"] == "failed"}
-    assert ("redis", "test_service_running") in failed
-    assert all(role == "redis" for role, _test in failed), failed
-    rows = report["communes"]
-    assert {row["commune"] for row in rows} == {c.slug for c in inventory.communes_on(host)}
-    assert all("redis: test_service_running" in row["failures"] for row in rows), rows
 
 
 def test_no_secret_in_the_hosts_process_lists_while_verify_runs(

@@ -12,7 +12,7 @@ import pytest
 
 from bastide.core.ansible.events import RunSummary
 from bastide.core.ansible.runner import ansible_command
-from bastide.paths import ansible_plugins_dir
+from bastide.paths import ansible_plugins_dir, mitogen_strategy_dir
 
 SECRET = "s3cr3t-value-that-must-not-leak-9f2c"
 
@@ -44,8 +44,12 @@ PLAYBOOK = f"""
 """
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunSummary, Path, str]:
+# Deploys run under Mitogen's strategy (templates/ansible.cfg.j2); Ansible's own is what
+# ANSIBLE_STRATEGY=linear falls back to. The callback must report the same under both.
+@pytest.fixture(scope="module", params=["mitogen_linear", "linear"])
+def run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[RunSummary, Path, str]:
     work = tmp_path_factory.mktemp("events")
     (work / "play.yml").write_text(PLAYBOOK)
     (work / "hosts.ini").write_text(
@@ -58,6 +62,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunSummary, Path, str
         ANSIBLE_CALLBACKS_ENABLED="bastide_events",
         BASTIDE_EVENTS_FILE=str(events),
         ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
+        ANSIBLE_STRATEGY_PLUGINS=str(mitogen_strategy_dir()),
+        ANSIBLE_STRATEGY=request.param,
     )
     result = subprocess.run(
         [ansible_command("ansible-playbook"), "-i", str(work / "hosts.ini"), str(work / "play.yml")],
@@ -138,3 +144,21 @@ def test_ansible_runs_with_bastides_own_tools_first(tmp_path: Path, monkeypatch:
     tools = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", f"/usr/bin:{tools}:/bin")
     assert ansible_env(tmp_path)["PATH"].split(os.pathsep) == [tools, "/usr/bin", "/bin"]
+
+
+def test_runs_are_configured_for_mitogens_strategy(tmp_path: Path) -> None:
+    """The rendered configuration selects ``mitogen_linear`` from the installed mitogen."""
+    import configparser
+    import shutil
+
+    from bastide.core.ansible.runner import write_run_files
+    from bastide.core.inventory import load
+
+    inventory = tmp_path / "inventory"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "inventories" / "demo", inventory)
+    control_dir = write_run_files(tmp_path, load(inventory), {}, forks=5)
+    shutil.rmtree(control_dir)
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(tmp_path / "ansible.cfg")
+    assert config["defaults"]["strategy"] == "mitogen_linear"
+    assert (Path(config["defaults"]["strategy_plugins"]) / "mitogen_linear.py").is_file()

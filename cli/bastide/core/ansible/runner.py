@@ -28,7 +28,7 @@ from bastide.core.ansible.events import RunSummary
 from bastide.core.ansible.render import render
 from bastide.core.inventory import Inventory
 from bastide.errors import EnvironmentProblem
-from bastide.paths import ansible_plugins_dir, playbooks_dir, state_dir, templates_dir
+from bastide.paths import ansible_plugins_dir, mitogen_strategy_dir, playbooks_dir, state_dir, templates_dir
 
 EventHandler = Callable[[RunSummary, dict[str, Any]], None]
 
@@ -169,6 +169,7 @@ def write_run_files(run_dir: Path, inventory: Inventory, rendered: dict[str, Any
         run_dir=run_dir,
         roles_dir=":".join(str(d) for d in contract.role_dirs()),
         plugins_dir=ansible_plugins_dir(),
+        strategy_dir=mitogen_strategy_dir(),
         forks=forks,
         known_hosts=known_hosts_file(inventory),
         control_dir=control_dir,
