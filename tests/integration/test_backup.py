@@ -2,8 +2,10 @@
 
 A backup holds every service of a commune with its manifest; a stolen writer key (the one on
 the server) destroys nothing and loosens nothing; a file an agent deleted comes back byte for
-byte; a database dump that fails makes no snapshot and a failed status; a tampered pack is
-found by the check; one commune's keys open nothing of another's.
+byte; a database dump that fails makes no snapshot and a failed status; a drill restores every
+service aside, as recorded, and times it; retention runs from the controller only; the report
+reads in a browser; a tampered pack is found by the check and fails the drill; one commune's
+keys open nothing of another's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from lab_browser import ARTIFACTS, Browser
 from lab_fixtures import Env, admin_host, bastide, private_keyring
 
 pytestmark = pytest.mark.usefixtures("converged")
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.usefixtures("converged")
 OURS = "ours-les-bains"  # drive, calendars and booking (a database)
 OTHER = "anse-aux-ours"
 DRIVE = "/var/lib/bastide-drive"
+YEAR_AGO = "2025-12-01 00:00:00"
 
 
 def _inventory(env: Env) -> Any:
@@ -225,7 +229,62 @@ def test_a_failed_dump_makes_no_snapshot_and_a_failed_status(deploy_env: Env, da
     assert "last-backup-failed" in json.loads(status.stdout)["communes"][0]["problems"]
 
 
-def test_status_is_green_after_a_backup_and_a_check(deploy_env: Env, backed_up: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def drilled(deploy_env: Env, backed_up: dict[str, Any]) -> dict[str, Any]:
+    result = bastide("backup", "drill", deploy_env["BASTIDE_INVENTORY"], OURS, "--json", env=deploy_env)
+    return dict(json.loads(result.stdout))
+
+
+def test_a_drill_restores_every_service_aside_as_recorded_and_times_it(
+    deploy_env: Env, drilled: dict[str, Any]
+) -> None:
+    services = _inventory(deploy_env).commune(OURS).services
+    assert drilled["ok"] and set(drilled["services"]) == set(services), drilled
+    assert all(info["identical"] for info in drilled["services"].values()), drilled
+    assert drilled["services"]["drive"]["files"] > 0 and drilled["services"]["rdv"]["tables"] > 5
+    assert drilled["rto_seconds"] >= sum(info["seconds"] for info in drilled["services"].values()) > 0
+    recorded = json.loads((Path(deploy_env["BASTIDE_INVENTORY"]) / "backups" / f"{OURS}.json").read_text())
+    assert recorded["last_drill"]["rto_seconds"] == drilled["rto_seconds"]
+    # Aside: the live services ran on, and nothing of the drill is left on the host.
+    host = _host(deploy_env, OURS)
+    assert host.service(f"bastide-drive@{OURS}.service").is_running
+    with host.sudo():
+        databases = host.check_output("runuser -u postgres -- psql -XAtc 'SELECT datname FROM pg_database'")
+        left = host.check_output("ls /var/lib/bastide-backup")
+    assert "bastide_drill_" not in databases and "drill-" not in left, (databases, left)
+
+
+def test_retention_forgets_old_snapshots_from_the_controller_only(deploy_env: Env) -> None:
+    """A snapshot older than the target's keep_days (made so with restic's --time, as the
+    server's writer would have made it a year ago) is forgotten by `backup prune` with the
+    maintainer key; the server's own key may not forget it; the newest stay."""
+    host = _host(deploy_env, OURS)
+    writer = f"set -a && . /etc/bastide-backup/{OURS}.env && set +a && restic --no-cache"
+    with host.sudo():
+        backup = f" backup --json --host {OURS} --tag bastide --tag service:drive --time '{YEAR_AGO}'"
+        made = host.check_output("sh -c " + shlex.quote(f"{writer}{backup} /etc/hostname"))
+        # restic 0.14's summary gives the short id (its first 8 characters).
+        old = next(json.loads(line) for line in made.splitlines() if '"summary"' in line)["snapshot_id"]
+        refused = host.run("sh -c " + shlex.quote(f"{writer} forget {old}"))
+    assert refused.rc != 0, "the server's writer key may not forget a snapshot"
+    assert any(s["id"].startswith(old) for s in _snapshots(deploy_env, OURS, "drive"))
+    newest = {name: _snapshots(deploy_env, OURS, name)[-1]["id"] for name in ("drive", "rdv")}
+    result = bastide("backup", "prune", deploy_env["BASTIDE_INVENTORY"], "--commune", OURS, "--json",
+                     env=deploy_env)  # fmt: skip
+    (pruned,) = json.loads(result.stdout)["communes"]
+    assert [s["id"] for s in pruned["forgotten"]] == [old] and pruned["pruned"], pruned
+    assert pruned["forgotten"][0]["service"] == "drive" and pruned["keep_days"] == 30
+    left = {name: [s["id"] for s in _snapshots(deploy_env, OURS, name)] for name in ("drive", "rdv")}
+    assert not any(s.startswith(old) for s in left["drive"])
+    assert all(newest[name] in left[name] for name in newest), "the newest of each service stay"
+    # The forgotten snapshot's object is hidden, not gone: its locked version stays underneath.
+    maintainer = _client(deploy_env, OURS, "maintainer")
+    versions = maintainer.list_object_versions(Bucket=_target(deploy_env, OURS).bucket, Prefix="snapshots/")
+    assert any(m["Key"].startswith(f"snapshots/{old}") for m in versions.get("DeleteMarkers", []))
+    assert any(v["Key"].startswith(f"snapshots/{old}") for v in versions["Versions"])
+
+
+def test_status_is_green_after_a_backup_a_check_and_a_drill(deploy_env: Env, drilled: dict[str, Any]) -> None:
     bastide("backup", "check", deploy_env["BASTIDE_INVENTORY"], OURS, env=deploy_env)
     result = bastide("backup", "status", deploy_env["BASTIDE_INVENTORY"], "--commune", OURS, "--json",
                      env=deploy_env)  # fmt: skip
@@ -233,6 +292,28 @@ def test_status_is_green_after_a_backup_and_a_check(deploy_env: Env, backed_up: 
     assert row["ok"], row
     assert row["lock"]["mode"] == "COMPLIANCE" and row["lock"]["days_left"] > 29, row["lock"]
     assert row["last_backup_age_hours"] < 1
+    assert row["last_drill"]["ok"] and row["last_drill"]["rto_seconds"] == drilled["rto_seconds"]
+
+
+def test_the_mayors_report_reads_in_a_browser(deploy_env: Env, drilled: dict[str, Any]) -> None:
+    output = ARTIFACTS / "backup" / "report"
+    bastide("backup", "report", deploy_env["BASTIDE_INVENTORY"], "--commune", OURS, "--output", str(output),
+            env=deploy_env)  # fmt: skip
+    name = _inventory(deploy_env).commune(OURS).name
+    browser = Browser(deploy_env, "report", "backup")
+    try:
+        browser.origins()
+        browser.open((output / f"{OURS}.html").as_uri())
+        browser.shot("report")
+        text = browser.text()
+        assert browser.driver.title == f"Sauvegardes de {name}"
+        verdict = browser.driver.find_element("id", "verdict")
+        assert "restauration a été prouvée" in verdict.text and "ok" in verdict.get_attribute("class")
+        assert "tout restauré à l'identique" in browser.driver.find_element("id", "last-drill").text
+        assert "verrouillée 30 jours" in text and "intactes" in text
+        assert browser.origins() == set(), "the report fetches nothing"
+    finally:
+        browser.driver.quit()
 
 
 def test_one_communes_keys_open_nothing_of_anothers(deploy_env: Env, backed_up: dict[str, Any]) -> None:
@@ -261,11 +342,16 @@ def test_a_tampered_pack_turns_the_check_and_the_status_red(deploy_env: Env) -> 
     packs = [o["Key"] for o in writer.list_objects_v2(Bucket=target.bucket, Prefix="data/")["Contents"]]
     body = b"ransomware was here" * 100
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
-    writer.put_object(Bucket=target.bucket, Key=packs[0], Body=body, ContentMD5=md5)
+    for pack in packs:  # every one: whatever the drill reads is damaged
+        writer.put_object(Bucket=target.bucket, Key=pack, Body=body, ContentMD5=md5)
     result = bastide("backup", "check", deploy_env["BASTIDE_INVENTORY"], OTHER, "--read-all", env=deploy_env,
                      check=False)  # fmt: skip
     assert result.returncode == 1, result.stdout
+    drill = bastide("backup", "drill", deploy_env["BASTIDE_INVENTORY"], OTHER, "--json", env=deploy_env,
+                    check=False)  # fmt: skip
+    assert drill.returncode == 1, drill.stdout + drill.stderr
+    assert not any(s["identical"] for s in json.loads(drill.stdout)["services"].values())
     status = bastide("backup", "status", deploy_env["BASTIDE_INVENTORY"], "--commune", OTHER, "--json",
                      env=deploy_env, check=False)  # fmt: skip
     assert status.returncode == 1
-    assert "check-failed" in json.loads(status.stdout)["communes"][0]["problems"]
+    assert {"check-failed", "drill-failed"} <= set(json.loads(status.stdout)["communes"][0]["problems"])

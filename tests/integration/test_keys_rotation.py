@@ -171,6 +171,34 @@ def test_the_neighbour_keeps_working_with_its_unchanged_passwords(rotation: dict
     assert out == "OK", f"{neighbour.redis_user}: {out} {err}"
 
 
+def test_prune_removes_the_old_repository_key_once_the_host_uses_the_new(rotation: dict[str, Any]) -> None:
+    """The rotated password was added to the commune's repository by the deploy (the server's
+    writer may not remove keys); `backup prune` removes the old one from the controller, after
+    which the old password opens nothing."""
+    from bastide.core.backup import buckets, credentials, repository
+
+    env, commune = rotation["env"], rotation["commune"]
+    inventory = load(Path(env["BASTIDE_INVENTORY"]))
+    target = buckets.target_of(inventory, commune)
+    keyring = private_keyring(env)
+    old = rotation["before"][(commune, credentials.REPOSITORY)]
+
+    def opens(password: str) -> subprocess.CompletedProcess[str]:
+        cache = rotation["state"] / "restic-cache"
+        opened = {**repository.environment(target, keyring, cache), "RESTIC_PASSWORD": password}
+        return subprocess.run(["restic", "cat", "config"], env=opened, capture_output=True, text=True,
+                              check=False)  # fmt: skip
+
+    assert opens(old).returncode == 0, "the deploy kept the old key beside the new"
+    result = bastide("backup", "prune", env["BASTIDE_INVENTORY"], "--commune", commune, "--json", env=env)
+    rotation["outputs"].append(result)
+    (pruned,) = json.loads(result.stdout)["communes"]
+    assert len(pruned["keys_removed"]) == 1 and pruned["keys_kept_because"] is None, pruned
+    refused = opens(old)
+    assert refused.returncode != 0 and "wrong password" in refused.stderr, refused.stderr[-300:]
+    assert opens(rotation["after"][(commune, credentials.REPOSITORY)]).returncode == 0
+
+
 def test_no_secret_value_in_outputs_or_run_logs(rotation: dict[str, Any]) -> None:
     values = {v for v in [*rotation["before"].values(), *rotation["after"].values()] if len(v) >= 16}
     assert values

@@ -3,20 +3,17 @@ keys that never leave the controller, and what the roles receive."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bastide.core.ansible.render import render
 from bastide.core.backup import credentials, policy
 from bastide.core.inventory import load
 from bastide.core.keys import KdfParams, Keyring, PassphraseOperator, fetch, serve
-from bastide.errors import InputError, Problem
+from inventory_edits import DEMO, copy_demo, edit, problems
 
-DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
 WRITER, MAINTAINER = policy.user_arn("b-ours-writer"), policy.user_arn("b-ours-maintainer")
 
 
@@ -61,21 +58,7 @@ def test_a_policy_read_back_in_another_shape_is_the_same() -> None:
 
 @pytest.fixture
 def inv(tmp_path: Path) -> Path:
-    root = tmp_path / "inv"
-    shutil.copytree(DEMO, root)
-    return root
-
-
-def _edit(path: Path, change: Any) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def _problems(root: Path) -> list[Problem]:
-    with pytest.raises(InputError) as raised:
-        load(root)
-    return raised.value.problems
+    return copy_demo(tmp_path)
 
 
 def test_a_target_without_object_lock_is_refused(inv: Path) -> None:
@@ -84,8 +67,8 @@ def test_a_target_without_object_lock_is_refused(inv: Path) -> None:
         data["residency"]["regions"].append("fr1")
         data["backup_targets"][0].update(provider="cloud-temple", region="fr1")
 
-    _edit(inv / "syndicat.yml", change)
-    (found,) = _problems(inv)
+    edit(inv / "syndicat.yml", change)
+    (found,) = problems(inv)
     assert found.field == "backup_targets[0].provider" and "Object Lock" in found.message
     assert "ovhcloud" in found.fix and found.line
 
@@ -95,16 +78,28 @@ def test_a_mode_or_a_retention_the_provider_lacks_is_refused(inv: Path) -> None:
         data["backup_targets"][0].update(provider="outscale", region="eu-west-2", lock_mode="GOVERNANCE",
                                          retention_days=40000)  # fmt: skip
 
-    _edit(inv / "syndicat.yml", change)
-    found = {p.field: p for p in _problems(inv)}
+    edit(inv / "syndicat.yml", change)
+    found = {p.field: p for p in problems(inv)}
     assert set(found) == {"backup_targets[0].lock_mode", "backup_targets[0].retention_days"}
     assert "COMPLIANCE" in found["backup_targets[0].lock_mode"].fix
     assert "36500" in found["backup_targets[0].retention_days"].fix
 
 
+def test_snapshots_are_kept_at_least_as_long_as_they_are_locked(inv: Path) -> None:
+    from bastide.core.backup import buckets
+
+    assert buckets.target_of(load(inv), "ours-les-bains").keep_days == 30, "by default, the lock's days"
+    edit(inv / "syndicat.yml", lambda d: d["backup_targets"][0].update(retention_days=60, keep_days=45))
+    (found,) = problems(inv)
+    assert found.field == "backup_targets[0].keep_days" and found.line
+    assert "60" in found.fix
+    edit(inv / "syndicat.yml", lambda d: d["backup_targets"][0].update(keep_days=365))
+    assert buckets.target_of(load(inv), "ours-les-bains").keep_days == 365
+
+
 def test_a_commune_bucket_name_too_long_is_refused(inv: Path) -> None:
-    _edit(inv / "syndicat.yml", lambda d: d["backup_targets"][0].update(bucket="b" * 45))
-    found = _problems(inv)
+    edit(inv / "syndicat.yml", lambda d: d["backup_targets"][0].update(bucket="b" * 45))
+    found = problems(inv)
     assert {Path(p.file).name for p in found} >= {"saint-aubin-des-combes.yml"}
     assert all(p.field == "backup_target" and "63" in p.message for p in found)
 

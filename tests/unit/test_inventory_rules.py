@@ -5,38 +5,20 @@ from __future__ import annotations
 import datetime
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bastide.core.inventory import load
-from bastide.errors import InputError, Problem
-
-DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+from inventory_edits import DEMO, copy_demo, edit, problems
 
 
 @pytest.fixture
 def inv(tmp_path: Path) -> Path:
-    root = tmp_path / "inv"
-    shutil.copytree(DEMO, root)
-    return root
-
-
-def edit(path: Path, change: Any) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def problems(root: Path) -> list[Problem]:
-    with pytest.raises(InputError) as raised:
-        load(root)
-    return raised.value.problems
+    return copy_demo(tmp_path)
 
 
 def test_every_problem_in_every_file_is_reported_at_once(inv: Path) -> None:

@@ -12,7 +12,7 @@ import click
 from bastide.commands.deploy import inventory_argument, json_option
 from bastide.console import emit_json, out
 from bastide.core import keys
-from bastide.core.backup import buckets, credentials, hosts
+from bastide.core.backup import buckets, credentials, drills, hosts, report, retention
 from bastide.core.backup import status as backup_status
 from bastide.core.inventory import load
 from bastide.errors import EXIT_FAILED, InputError, Problem
@@ -174,6 +174,57 @@ def check_command(inventory: Path, commune: str, read_all: bool, as_json: bool) 
         sys.exit(EXIT_FAILED)
 
 
+@backup.command("drill", help=_("cmd.drill.help"))
+@inventory_argument
+@click.argument("commune")
+@json_option
+def drill_command(inventory: Path, commune: str, as_json: bool) -> None:
+    inv = load(inventory)
+    buckets.commune_of(inv, commune)
+    result = drills.drill(inv, commune)
+    if as_json:
+        emit_json({"commune": commune, **result})
+    else:
+        for name, info in result["services"].items():
+            key = "drill.identical" if info.get("identical") else "drill.differs"
+            differing = info.get("differing_files", []) + info.get("differing_tables", [])
+            out.print(
+                _(key, service=name, snapshot=info.get("snapshot", "-"), files=info.get("files", 0),
+                  tables=info.get("tables", 0), seconds=info.get("seconds"),
+                  differing=", ".join(differing) or info.get("error", "")),
+                markup=False, highlight=False,
+            )  # fmt: skip
+        key = "drill.ok" if result["ok"] else "drill.failed"
+        out.print(_(key, commune=commune, rto=result["rto_seconds"]), markup=False, highlight=False)
+    if not result["ok"]:
+        sys.exit(EXIT_FAILED)
+
+
+@backup.command("prune", help=_("cmd.prune.help"))
+@inventory_argument
+@click.option("--commune", "communes", multiple=True, metavar="COMMUNE", help=_("opt.commune"))
+@click.option("--dry-run", is_flag=True, help=_("opt.dry_run"))
+@json_option
+def prune_command(inventory: Path, communes: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    inv = load(inventory)
+    slugs = list(communes) or [c.slug for c in inv.communes]
+    for slug in slugs:
+        buckets.commune_of(inv, slug)
+    keyring = keys.open_keyring(inv.root)
+    results = [retention.prune(inv, keyring, slug, dry_run=dry_run) for slug in slugs]
+    if as_json:
+        emit_json({"communes": results})
+        return
+    for found in results:
+        out.print(
+            _("prune.line", commune=found["commune"], days=found["keep_days"], kept=found["kept"],
+              forgotten=len(found["forgotten"]), keys=", ".join(found["keys_removed"]) or "-"),
+            markup=False, highlight=False,
+        )  # fmt: skip
+        if found["keys_kept_because"]:
+            out.print(_("prune.keys_kept", commune=found["commune"]), markup=False, highlight=False)
+
+
 @backup.command("status", help=_("cmd.status.help"))
 @inventory_argument
 @click.option("--commune", "communes", multiple=True, metavar="COMMUNE", help=_("opt.commune"))
@@ -201,9 +252,28 @@ def status_command(inventory: Path, communes: tuple[str, ...], max_age: float, a
                   age="-" if row["last_backup_age_hours"] is None else row["last_backup_age_hours"],
                   check=check.get("time") or _("status.never"), lock=lock.get("until") or "-",
                   drill=(row["last_drill"] or {}).get("time") or _("status.never"),
+                  rto=(row["last_drill"] or {}).get("rto_seconds") or "-",
                   problems=", ".join(row["problems"]) or "-"),
                 markup=False, highlight=False,
             )  # fmt: skip
+    if not all(row["ok"] for row in rows):
+        sys.exit(EXIT_FAILED)
+
+
+@backup.command("report", help=_("cmd.report.help"))
+@inventory_argument
+@click.option("--commune", "communes", multiple=True, metavar="COMMUNE", help=_("opt.commune"))
+@click.option(
+    "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help=_("opt.output")
+)
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help=_("opt.lang"))
+def report_command(inventory: Path, communes: tuple[str, ...], output: Path, lang: str) -> None:
+    inv = load(inventory)
+    rows = backup_status.status(
+        inv, keys.open_keyring(inv.root), list(communes) or None, backup_status.MAX_BACKUP_AGE_HOURS
+    )
+    for row, page in zip(rows, report.write(inv, rows, output, lang), strict=True):
+        out.print(_("report.written", commune=row["commune"], path=page), markup=False, highlight=False)
     if not all(row["ok"] for row in rows):
         sys.exit(EXIT_FAILED)
 

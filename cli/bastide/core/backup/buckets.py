@@ -36,6 +36,7 @@ class Target:
     lock_mode: str
     storage: ObjectStorage
     provider: str = ""
+    keep_days: int = 0
 
     @property
     def repository(self) -> str:
@@ -89,6 +90,7 @@ def target_of(inventory: Inventory, slug: str) -> Target:
         lock_mode=found.lock_mode,
         storage=storage,
         provider=found.provider,
+        keep_days=found.kept_days,
     )
 
 

@@ -1,4 +1,4 @@
-"""What ``bastide backup run`` and ``bastide restore`` ask of a commune's host: its
+"""What ``bastide backup run|drill|prune`` and ``bastide restore`` ask of a commune's host: its
 bastide-backup tool (roles/backup), over the deploy's SSH settings."""
 
 from __future__ import annotations
@@ -38,14 +38,28 @@ def restore(
 ) -> dict[str, Any]:
     """Bring the commune's data (or one service, or one file or folder) back on its host from the
     newest snapshot (at or before ``at``); what was compared with the manifest."""
-    host = inventory.commune(slug).host
-    command = [TOOL, "restore", slug]
+    options = []
     for flag, value in (("--service", service), ("--path", path), ("--at", at)):
         if value:
-            command += [flag, value]
-    done = remote.run(inventory, host, command, timeout=LONG)
+            options += [flag, value]
+    return _report(inventory, slug, "restore", *options)
+
+
+def _report(inventory: Inventory, slug: str, action: str, *options: str) -> dict[str, Any]:
+    """The JSON report of a tool action that says what it did even when it failed (exit 1)."""
+    host = inventory.commune(slug).host
+    done = remote.run(inventory, host, [TOOL, action, slug, *options], timeout=LONG)
     try:
-        report = json.loads(done.stdout)
+        return dict(json.loads(done.stdout))
     except json.JSONDecodeError:
         raise BastideError(_("host.failed", host=host, reason=remote.reason(done))) from None
-    return dict(report)
+
+
+def drill(inventory: Inventory, slug: str) -> dict[str, Any]:
+    """Every service's newest snapshot restored aside on the commune's host and compared."""
+    return _report(inventory, slug, "drill")
+
+
+def current_key(inventory: Inventory, slug: str) -> str | None:
+    """The id of the repository key the host opens the commune's repository with."""
+    return _report(inventory, slug, "key").get("id")

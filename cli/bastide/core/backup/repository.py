@@ -1,6 +1,7 @@
 """restic on the controller, with a commune's maintainer key: checking its repository
-(``restic check``, reading a rotating part of the data each time) and, later, its retention.
-The maintainer key never goes to a host; the repository password comes from the keyring."""
+(``restic check``, reading a rotating part of the data each time) and its retention
+(retention.py). The maintainer key never goes to a host; the repository password comes from
+the keyring."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ _ = Messages("backup")
 
 # How many parts the data is read in: each check reads one, so a week of daily checks reads it all.
 SUBSETS = 7
+# restic 0.14 has no --retry-lock: a host's nightly backup may hold the lock for a while.
+LOCK_RETRIES = 6
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,21 @@ def environment(target: Target, keyring: Any, cache: Path) -> dict[str, str]:
 def restic(
     target: Target, keyring: Any, *args: str, timeout: int = 6 * 3600
 ) -> subprocess.CompletedProcess[str]:
+    """restic on the commune's repository; retried while another run holds its lock."""
     with tempfile.TemporaryDirectory(prefix="bastide-restic-") as cache:
-        return subprocess.run(
-            ["restic", *args],
-            env=environment(target, keyring, Path(cache)),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        env = environment(target, keyring, Path(cache))
+        for attempt in range(LOCK_RETRIES):
+            done = subprocess.run(
+                ["restic", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+            if done.returncode == 0 or "already locked" not in done.stderr:
+                break
+            time.sleep(10 * (attempt + 1))
+        return done
+
+
+def failed(target: Target, done: subprocess.CompletedProcess[str]) -> BastideError:
+    return BastideError(_("repository.failed", commune=target.commune, reason=done.stderr.strip()[-300:]))
 
 
 def check(target: Target, keyring: Any, subset: int) -> Checked:
@@ -76,5 +86,5 @@ def check_all(target: Target, keyring: Any) -> Checked:
 def snapshots(target: Target, keyring: Any) -> list[dict[str, Any]]:
     done = restic(target, keyring, "snapshots", "--json")
     if done.returncode != 0:
-        raise BastideError(_("repository.failed", commune=target.commune, reason=done.stderr.strip()[-300:]))
+        raise failed(target, done)
     return list(json.loads(done.stdout or "[]"))

@@ -1,6 +1,6 @@
 """``bastide backup status`` and ``bastide backup check``: per commune, the last backup's age and
-result (from its host), the last check of its repository (from the controller), how long its
-newest backup stays locked (from the bucket)."""
+result (from its host), the last check of its repository and the last drill (from the
+controller's records), how long its newest backup stays locked (from the bucket)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ from bastide.errors import BastideError
 
 MAX_BACKUP_AGE_HOURS = 26
 MAX_CHECK_AGE_DAYS = repository.SUBSETS + 1
+# A restore proven once a month at least (a drill a month is what the docs advise).
+MAX_DRILL_AGE_DAYS = 31
+# Every problem the status may report (the report says each in words).
+PROBLEMS = (
+    "host-unreadable", "never-backed-up", "backup-stale", "last-backup-failed", "never-checked",
+    "check-failed", "check-stale", "never-drilled", "drill-failed", "drill-stale", "lock-expired",
+)  # fmt: skip
+# What the status shows of each service's last backup (the host's record).
+SERVICE_FACTS = ("ok", "snapshot", "files", "bytes", "tables", "error")
 
 
 def utc_now() -> dt.datetime:
@@ -58,14 +67,9 @@ def commune_status(inventory: Inventory, keyring: Any, slug: str, max_age_hours:
     if host and not host.get("ok", False):
         problems.append("last-backup-failed")
     record = records.read(inventory, slug)
-    checked = record.get("last_check")
-    if checked is None:
-        problems.append("never-checked")
-    else:
-        if not checked.get("ok"):
-            problems.append("check-failed")
-        if (now - parse(checked["time"])).days >= MAX_CHECK_AGE_DAYS:
-            problems.append("check-stale")
+    checked, drilled = record.get("last_check"), record.get("last_drill")
+    problems += _proof_problems("check", checked, now, MAX_CHECK_AGE_DAYS)
+    problems += _proof_problems("drill", drilled, now, MAX_DRILL_AGE_DAYS)
     lock = lock_left(buckets.target_of(inventory, slug), keyring)
     if lock is not None and lock["days_left"] <= 0:
         problems.append("lock-expired")
@@ -77,13 +81,23 @@ def commune_status(inventory: Inventory, keyring: Any, slug: str, max_age_hours:
         "last_backup_age_hours": None if age is None else round(age, 1),
         "last_run": {k: host.get(k) for k in ("started", "finished", "ok")} if host else None,
         "services": {
-            name: {k: v for k, v in info.items() if k in ("ok", "snapshot", "files", "bytes", "error")}
+            name: {k: v for k, v in info.items() if k in SERVICE_FACTS}
             for name, info in (host.get("services") or {}).items()
         },
         "last_check": checked,
-        "last_drill": record.get("last_drill"),
+        "last_drill": drilled,
         "lock": lock,
     }
+
+
+def _proof_problems(kind: str, last: dict[str, Any] | None, now: dt.datetime, max_days: int) -> list[str]:
+    """What is wrong with the last check or drill: never done, failed, or too old."""
+    if last is None:
+        return [f"never-{kind}ed"]
+    found = [] if last.get("ok") else [f"{kind}-failed"]
+    if (now - parse(last["time"])).days >= max_days:
+        found.append(f"{kind}-stale")
+    return found
 
 
 def lock_left(target: buckets.Target, keyring: Any) -> dict[str, Any] | None:

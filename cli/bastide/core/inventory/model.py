@@ -157,6 +157,13 @@ class BackupTarget(Model):
     # How long every backup object stays locked (S3 Object Lock, default retention), and how.
     retention_days: int = Field(default=30, ge=1)
     lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    # How long snapshots are kept (``bastide backup prune``: restic's --keep-within); at least
+    # as long as they are locked, which is the default.
+    keep_days: int | None = Field(default=None, ge=1)
+
+    @property
+    def kept_days(self) -> int:
+        return self.keep_days or self.retention_days
 
     def commune_bucket(self, slug: str) -> str:
         return f"{self.bucket}-{slug}"

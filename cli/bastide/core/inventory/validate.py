@@ -476,6 +476,14 @@ def _check_object_lock(source: Source, loc: Loc, target: BackupTarget, problems:
                 _("target.retention.fix", days=storage.max_retention_days),
             )
         )
+    if target.keep_days is not None and target.keep_days < target.retention_days:
+        problems.append(
+            source.problem(
+                (*loc, "keep_days"),
+                _("target.keep_days", keep=target.keep_days, days=target.retention_days),
+                _("target.keep_days.fix", days=target.retention_days),
+            )
+        )
 
 
 def _check_services(

@@ -1,0 +1,125 @@
+"""What ``backup status`` and ``backup report`` make of a commune's records, without a lab: the
+host's last run and the bucket's lock are given as they would be read (their reading is tested
+on the lab, tests/integration/test_backup.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html.parser
+import inspect
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bastide.core.backup import hosts, records, report
+from bastide.core.backup import status as backup_status
+from bastide.core.inventory import load
+
+DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo"
+OURS = "ours-les-bains"
+NOW = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+
+
+def ago(**delta: float) -> str:
+    return backup_status.stamp(NOW - dt.timedelta(**delta))
+
+
+@pytest.fixture
+def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    shutil.copytree(DEMO, tmp_path / "inv")
+    monkeypatch.setattr(backup_status, "utc_now", lambda: NOW)
+    services = {
+        "drive": {"ok": True, "snapshot": "1a2b3c4d", "files": 12, "bytes": 4096},
+        "rdv": {"ok": True, "snapshot": "5e6f7a8b", "files": 0, "bytes": 900,
+                "tables": {"ours_les_bains_rdv": {"a": 3, "b": 4}}},
+    }  # fmt: skip
+    host = {"ok": True, "last_success": ago(hours=7), "started": ago(hours=7.1), "finished": ago(hours=7),
+            "services": services}  # fmt: skip
+    monkeypatch.setattr(hosts, "status", lambda inventory, slug: host)
+    until = backup_status.stamp(NOW + dt.timedelta(days=29))
+    lock = {"mode": "COMPLIANCE", "until": until, "days_left": 29.7}
+    monkeypatch.setattr(backup_status, "lock_left", lambda target, keyring: lock)
+    return load(tmp_path / "inv")
+
+
+def _record(inventory: Any, **parts: Any) -> None:
+    records.write(inventory, OURS, parts)
+
+
+def _row(inventory: Any) -> dict[str, Any]:
+    return backup_status.commune_status(inventory, None, OURS, backup_status.MAX_BACKUP_AGE_HOURS)
+
+
+CHECKED = {"time": ago(hours=2), "ok": True, "subset": "3/7", "output": "no errors were found"}
+DRILLED = {"time": ago(days=3), "ok": True, "rto_seconds": 125.4,
+           "services": {"drive": {"identical": True, "files": 12, "seconds": 80.2},
+                        "rdv": {"identical": True, "files": 0, "tables": 9, "seconds": 45.2}}}  # fmt: skip
+
+
+def test_a_commune_never_drilled_or_drilled_long_ago_is_not_green(inv: Any) -> None:
+    _record(inv, last_check=CHECKED)
+    assert _row(inv)["problems"] == ["never-drilled"]
+    _record(inv, last_check=CHECKED, last_drill={**DRILLED, "time": ago(days=40)})
+    assert _row(inv)["problems"] == ["drill-stale"]
+    _record(inv, last_check=CHECKED, last_drill={**DRILLED, "ok": False})
+    assert _row(inv)["problems"] == ["drill-failed"]
+    _record(inv, last_check=CHECKED, last_drill=DRILLED)
+    row = _row(inv)
+    assert row["ok"] and row["last_drill"]["rto_seconds"] == 125.4
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.fetched: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.fetched += [v or "" for k, v in attrs if k in ("src", "href")]
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _page(inventory: Any, lang: str) -> _Text:
+    parsed = _Text()
+    parsed.feed(report.render(inventory, _row(inventory), lang))
+    return parsed
+
+
+def test_the_report_tells_the_mayor_in_french_what_is_protected_and_when_it_was_proven(inv: Any) -> None:
+    _record(inv, last_check=CHECKED, last_drill=DRILLED)
+    page = _page(inv, "fr")
+    text = " ".join(" ".join(page.parts).split())
+    assert "Sauvegardes de Ours-les-Bains" in text
+    assert "sont à jour, vérifiées, et leur restauration a été prouvée" in text
+    assert "verrouillée 30 jours" in text and "1er janvier 2027" in text, "the lock and until when"
+    assert "30 novembre 2026 à 09:00 UTC : tout restauré à l'identique, en 2 min 05 s" in text
+    assert "Documents de la commune" in text and "12 fichiers" in text
+    assert "restauré à l'identique en 1 min 20 s" in text and "restauré à l'identique en 45 s" in text
+    assert "une base de données : 2 tables, 7 lignes" in text
+    assert "vallee-ours-sauvegardes-ours-les-bains" in text
+    assert page.fetched == [], "the page fetches nothing: it is mailed and archived"
+
+
+def test_the_report_says_in_words_what_needs_doing(inv: Any) -> None:
+    _record(inv, last_check={**CHECKED, "ok": False})
+    text = " ".join(" ".join(_page(inv, "fr").parts).split())
+    assert "demandent une action" in text
+    assert "la dernière vérification a trouvé des données de sauvegarde abîmées" in text
+    assert "aucune restauration n'a encore été essayée" in text
+    english = " ".join(" ".join(_page(inv, "en").parts).split())
+    assert "the last check found damaged backup data" in english and "Backups of Ours-les-Bains" in english
+
+
+def test_every_status_problem_has_words_in_both_languages() -> None:
+    said = set(re.findall(r'problems\.append\(f?"([a-z-]+)', inspect.getsource(backup_status)))
+    said |= {f"{prefix}-{kind}" for prefix in ("never",) for kind in ("checked", "drilled")}
+    said |= {f"{kind}-{state}" for kind in ("check", "drill") for state in ("failed", "stale")}
+    assert said == set(backup_status.PROBLEMS)
+    for code in backup_status.PROBLEMS:
+        for lang in ("fr", "en"):
+            assert report.problem_text(code, lang)
