@@ -16,6 +16,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,45 @@ def test_a_drill_restores_every_service_aside_as_recorded_and_times_it(
         databases = host.check_output("runuser -u postgres -- psql -XAtc 'SELECT datname FROM pg_database'")
         left = host.check_output("ls /var/lib/bastide-backup")
     assert "bastide_drill_" not in databases and "drill-" not in left, (databases, left)
+
+
+def _host_status(host: Any) -> dict[str, Any]:
+    with host.sudo():
+        return dict(json.loads(host.check_output(f"/usr/local/sbin/bastide-backup status {OURS}")))
+
+
+def test_a_backup_due_during_a_deploy_waits_for_it(deploy_env: Env, backed_up: dict[str, Any]) -> None:
+    """The mark is the one every deploy's first task leaves on a host (roles/backup/tasks/
+    hold.yml) and its last task removes: no deploy left one, and a backup started while one is
+    there waits (the nightly timer's unit, started as the timer starts it), then runs."""
+    marker, unit = "/run/lock/bastide-deploy", f"bastide-backup@{OURS}.service"
+    for name in {h.name for h in _inventory(deploy_env).hosts}:
+        assert not admin_host(deploy_env, name).file(marker).exists, f"the deploy left its mark on {name}"
+    host = _host(deploy_env, OURS)
+    before = _host_status(host)["started"]
+    with host.sudo():
+        host.check_output(f"touch {marker}")
+        try:
+            host.check_output(f"systemctl start --no-block {unit}")
+            invocation = host.check_output(f"systemctl show -p InvocationID --value {unit}")
+            said = ""
+            for _ in range(60):
+                said = host.check_output(f"journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID={invocation}")
+                if "waiting for the deploy" in said:
+                    break
+                time.sleep(1)
+            assert "waiting for the deploy" in said, said
+            assert host.check_output(f"systemctl show -p ActiveState --value {unit}") == "activating"
+            assert _host_status(host)["started"] == before, "nothing copied while the deploy runs"
+        finally:
+            host.check_output(f"rm -f {marker}")
+        for _ in range(300):
+            if host.check_output(f"systemctl show -p ActiveState --value {unit}") != "activating":
+                break
+            time.sleep(1)
+    after = _host_status(host)
+    assert after["started"] != before and after["ok"], after
+    assert after["waited_for_deploy"] >= 15, after
 
 
 def test_retention_forgets_old_snapshots_from_the_controller_only(deploy_env: Env) -> None:
