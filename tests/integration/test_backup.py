@@ -11,6 +11,7 @@ keys open nothing of another's.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import os
@@ -373,10 +374,16 @@ def test_one_communes_keys_open_nothing_of_anothers(deploy_env: Env, backed_up: 
     assert done.returncode != 0 and "wrong password" in done.stderr, done.stderr
 
 
-def test_a_tampered_pack_turns_the_check_and_the_status_red(deploy_env: Env) -> None:
-    # On the other commune: its repository stays damaged (the lock keeps the bad version too)
-    # until point-in-time recovery rebuilds it.
-    bastide("backup", "run", deploy_env["BASTIDE_INVENTORY"], OTHER, env=deploy_env)
+@pytest.fixture(scope="module")
+def tampered(deploy_env: Env) -> dict[str, Any]:
+    """The other commune backed up, then every pack of its bucket overwritten with its server's
+    writer key (the ransomware's move: new versions on top; the lock keeps the old ones under).
+    Its repository stays damaged until point-in-time recovery rebuilds it."""
+    backed = json.loads(bastide("backup", "run", deploy_env["BASTIDE_INVENTORY"], OTHER, "--json",
+                                env=deploy_env).stdout)  # fmt: skip
+    time.sleep(1.5)  # the storage dates objects to the millisecond: a clean moment between
+    clean = dt.datetime.now(dt.UTC).isoformat()
+    time.sleep(1.5)
     target = _target(deploy_env, OTHER)
     writer = _client(deploy_env, OTHER, "writer")
     packs = [o["Key"] for o in writer.list_objects_v2(Bucket=target.bucket, Prefix="data/")["Contents"]]
@@ -384,6 +391,12 @@ def test_a_tampered_pack_turns_the_check_and_the_status_red(deploy_env: Env) -> 
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
     for pack in packs:  # every one: whatever the drill reads is damaged
         writer.put_object(Bucket=target.bucket, Key=pack, Body=body, ContentMD5=md5)
+    return {"clean": clean, "backed": backed, "packs": len(packs)}
+
+
+def test_a_tampered_pack_turns_the_check_and_the_status_red(
+    deploy_env: Env, tampered: dict[str, Any]
+) -> None:
     result = bastide("backup", "check", deploy_env["BASTIDE_INVENTORY"], OTHER, "--read-all", env=deploy_env,
                      check=False)  # fmt: skip
     assert result.returncode == 1, result.stdout
@@ -395,3 +408,44 @@ def test_a_tampered_pack_turns_the_check_and_the_status_red(deploy_env: Env) -> 
                      env=deploy_env, check=False)  # fmt: skip
     assert status.returncode == 1
     assert {"check-failed", "drill-failed"} <= set(json.loads(status.stdout)["communes"][0]["problems"])
+
+
+def test_point_in_time_recovery_brings_everything_back_after_the_ransomware(
+    deploy_env: Env, tampered: dict[str, Any]
+) -> None:
+    """After the packs were overwritten (fixture) and, with the bucket owner's key, every
+    snapshot deleted: `backup recover --at` rebuilds the repository as it was into a fresh
+    bucket with fresh keys and reads it back whole; deployed, the server backs up there; the
+    commune's data comes back from it as its manifests recorded."""
+    from bastide.core.backup import credentials, s3
+
+    inventory = deploy_env["BASTIDE_INVENTORY"]
+    old = _target(deploy_env, OTHER)
+    owner = _client(deploy_env, OTHER, "maintainer")
+    for found in owner.list_objects_v2(Bucket=old.bucket, Prefix="snapshots/").get("Contents", []):
+        owner.delete_object(Bucket=old.bucket, Key=found["Key"])  # a delete marker on top
+    assert not owner.list_objects_v2(Bucket=old.bucket, Prefix="snapshots/").get("Contents")
+    keyring = private_keyring(deploy_env)
+    old_writer = credentials.get(keyring, OTHER, credentials.WRITER)
+    result = bastide("backup", "recover", inventory, OTHER, "--at", tampered["clean"], "--json",
+                     env=deploy_env)  # fmt: skip
+    recovered = json.loads(result.stdout)
+    assert recovered["check"]["ok"] and recovered["to"] == f"{old.bucket}-g1", recovered
+    assert _inventory(deploy_env).commune(OTHER).backup_generation == 1
+    fresh = _target(deploy_env, OTHER)
+    assert fresh.bucket == recovered["to"]
+    new_writer = credentials.get(private_keyring(deploy_env), OTHER, credentials.WRITER)
+    assert new_writer is not None and old_writer is not None and new_writer != old_writer, "fresh keys"
+    stolen = s3.client(fresh.endpoint, fresh.region, old_writer)
+    refused = _denied(lambda: stolen.list_objects_v2(Bucket=fresh.bucket))
+    assert refused in ("AccessDenied", "InvalidAccessKeyId"), refused
+    # The server gets the fresh bucket and its writer key, then everything comes back from it.
+    host_name = _inventory(deploy_env).commune(OTHER).host
+    bastide("deploy", inventory, "--limit", host_name, env=deploy_env)
+    restored = json.loads(bastide("restore", inventory, OTHER, "--json", env=deploy_env).stdout)
+    assert set(restored["services"]) == set(tampered["backed"]["services"])
+    assert all(info["identical"] for info in restored["services"].values()), restored
+    backed = json.loads(bastide("backup", "run", inventory, OTHER, "--json", env=deploy_env).stdout)
+    assert backed["ok"], backed
+    assert _snapshots(deploy_env, OTHER, "drive"), "the server backs up into the fresh bucket"
+    bastide("backup", "check", inventory, OTHER, "--read-all", env=deploy_env)

@@ -3,6 +3,7 @@ their keys (docs/backups.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import click
 from bastide.commands.deploy import inventory_argument, json_option
 from bastide.console import emit_json, out
 from bastide.core import keys
-from bastide.core.backup import buckets, credentials, drills, hosts, report, retention
+from bastide.core.backup import buckets, credentials, drills, hosts, recovery, report, retention
 from bastide.core.backup import status as backup_status
 from bastide.core.inventory import load
 from bastide.errors import EXIT_FAILED, InputError, Problem
@@ -223,6 +224,31 @@ def prune_command(inventory: Path, communes: tuple[str, ...], dry_run: bool, as_
         )  # fmt: skip
         if found["keys_kept_because"]:
             out.print(_("prune.keys_kept", commune=found["commune"]), markup=False, highlight=False)
+
+
+@backup.command("recover", help=_("cmd.recover.help"))
+@inventory_argument
+@click.argument("commune")
+@click.option("--at", "at", required=True, metavar="TIME", help=_("opt.recover_at"))
+@json_option
+def recover_command(inventory: Path, commune: str, at: str, as_json: bool) -> None:
+    inv = load(inventory)
+    buckets.commune_of(inv, commune)
+    try:
+        when = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        problem = Problem("--at", "at", _("recover.bad_time", at=at), _("recover.bad_time.fix"))
+        raise InputError(problem) from None
+    when = when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+    result = recovery.recover(inv, keys.open_keyring(inv.root), commune, when)
+    if as_json:
+        emit_json(result)
+    else:
+        key = "recover.done" if result["check"]["ok"] else "recover.failed"
+        facts = {k: v for k, v in result.items() if k != "check"}
+        out.print(_(key, **facts, output=result["check"]["output"]), markup=False, highlight=False)
+    if not result["check"]["ok"]:
+        sys.exit(EXIT_FAILED)
 
 
 @backup.command("status", help=_("cmd.status.help"))

@@ -85,7 +85,7 @@ def _commune_vars(commune: Any) -> dict[str, Any]:
 def _backup_vars(inventory: Inventory, commune: Any) -> dict[str, Any]:
     """Where the commune's backups go: its own bucket on its target (docs/backups.md)."""
     target = inventory.backup_target(commune.backup_target)
-    bucket = target.commune_bucket(commune.slug)
+    bucket = target.commune_bucket(commune.slug, commune.backup_generation)
     return {
         "target": target.name,
         "endpoint": target.endpoint,

@@ -85,7 +85,7 @@ def target_of(inventory: Inventory, slug: str) -> Target:
         name=found.name,
         endpoint=found.endpoint,
         region=found.region,
-        bucket=found.commune_bucket(slug),
+        bucket=found.commune_bucket(slug, commune.backup_generation),
         retention_days=found.retention_days,
         lock_mode=found.lock_mode,
         storage=storage,

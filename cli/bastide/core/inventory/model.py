@@ -165,8 +165,9 @@ class BackupTarget(Model):
     def kept_days(self) -> int:
         return self.keep_days or self.retention_days
 
-    def commune_bucket(self, slug: str) -> str:
-        return f"{self.bucket}-{slug}"
+    def commune_bucket(self, slug: str, generation: int = 0) -> str:
+        # A point-in-time recovery moves the commune to a fresh bucket: its next generation.
+        return f"{self.bucket}-{slug}" + (f"-g{generation}" if generation else "")
 
 
 class Person(Model):
@@ -208,6 +209,9 @@ class Commune(Model):
     host: str
     services: list[str]
     backup_target: str
+    # Which of the commune's buckets its backups go to: 0, then one more at each point-in-time
+    # recovery (`bastide backup recover` sets it).
+    backup_generation: int = Field(default=0, ge=0)
     agents: list[Agent] = []
     elus: list[Elu] = []
     second_factor: SecondFactor = "available"

@@ -568,12 +568,15 @@ def _check_references(
             )
         )
     slug = source.data.get("slug") if isinstance(source.data.get("slug"), str) else None
+    generation = source.data.get("backup_generation")
+    generation = generation if isinstance(generation, int) and generation > 0 else 0
     for _index, target in parts.targets:
-        if slug and target.name == backup_target and len(target.commune_bucket(slug)) > BUCKET_MAX:
+        bucket = target.commune_bucket(slug, generation) if slug else ""
+        if slug and target.name == backup_target and len(bucket) > BUCKET_MAX:
             problems.append(
                 source.problem(
                     ("backup_target",),
-                    _("commune.bucket_too_long", bucket=target.commune_bucket(slug), max=BUCKET_MAX),
+                    _("commune.bucket_too_long", bucket=bucket, max=BUCKET_MAX),
                     _("commune.bucket_too_long.fix", prefix=target.bucket),
                 )
             )

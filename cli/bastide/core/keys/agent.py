@@ -38,7 +38,8 @@ from bastide.core.keys.keyring import Keyring, UnknownSecret
 SOCKET_VARIABLE = "BASTIDE_KEYS_SOCKET"
 TOKEN_VARIABLE = "BASTIDE_KEYS_TOKEN"
 _MAX_REQUEST = 4096
-CONTROLLER_ONLY = ("backup-maintainer", "s3-account-")  # names, or name prefixes ending in -
+# Names, or name prefixes ending in -: the maintainer keys, also of a commune's former buckets.
+CONTROLLER_ONLY = ("backup-maintainer", "backup-maintainer-", "s3-account-")
 
 
 def controller_only(name: str) -> bool:
