@@ -52,7 +52,9 @@ def _report(inventory: Inventory, slug: str, action: str, *options: str) -> dict
     try:
         return dict(json.loads(done.stdout))
     except json.JSONDecodeError:
-        raise BastideError(_("host.failed", host=host, reason=remote.reason(done))) from None
+        # restic's last line only counts its errors: the lines before say which.
+        reason = " / ".join(done.stderr.strip().splitlines()[-4:]) or remote.reason(done)
+        raise BastideError(_("host.failed", host=host, reason=reason)) from None
 
 
 def drill(inventory: Inventory, slug: str) -> dict[str, Any]:
