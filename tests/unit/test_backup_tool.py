@@ -1,0 +1,83 @@
+"""The host's backup tool (roles/backup/files/bastide-backup) on a scratch tree, restic replaced by
+a recorder of what it was asked to read: what a snapshot would hold must match its manifest."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[2] / "roles" / "backup" / "files" / "bastide-backup"
+
+
+@pytest.fixture
+def tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("bastide_backup_tool", str(TOOL))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    monkeypatch.setattr(module, "STATE", tmp_path / "state")
+    monkeypatch.setattr(module, "CACHE", tmp_path / "cache")
+    return module
+
+
+def _recording(calls: list[tuple[str, ...]]) -> Any:
+    def restic(slug: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        summary = json.dumps(
+            {"message_type": "summary", "snapshot_id": "abc", "total_bytes_processed": 1},
+            separators=(",", ":"),
+        )
+        return subprocess.CompletedProcess(["restic", *args], 0, summary + "\n", "")
+
+    return restic
+
+
+def test_a_data_directory_that_is_a_symlink_is_backed_up_where_its_files_are(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd's DynamicUser= keeps state in /var/lib/private/x behind a /var/lib/x symlink:
+    restic stores a symlink as a link, so the snapshot would hold none of the files the manifest
+    lists, and a restore would meet the link already there."""
+    real = tmp_path / "lib" / "private" / "svc"
+    real.mkdir(parents=True)
+    (real / "visits.log").write_text("one visit\n")
+    link = tmp_path / "lib" / "svc"
+    link.symlink_to(Path("private") / "svc")
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tool, "restic", _recording(calls))
+    done = tool.backup_service("ville", {"name": "svc", "directories": [str(link), str(real)]})
+    assert done["ok"] and done["files"] == 1
+    (backup,) = calls
+    assert str(real) in backup and str(link) not in backup
+    assert backup.count(str(real)) == 1, "the same directory twice is read once"
+    manifest = json.loads((tmp_path / "state" / "ville" / "staging" / "svc" / "manifest.json").read_text())
+    assert manifest["directories"] == [str(real)]
+    assert list(manifest["files"]) == [str(real / "visits.log")]
+
+
+def test_a_missing_data_directory_is_left_out(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tool, "restic", _recording(calls))
+    done = tool.backup_service("ville", {"name": "svc", "directories": [str(tmp_path / "never-made")]})
+    assert done["files"] == 0 and str(tmp_path / "never-made") not in calls[0]
+
+
+def test_the_cache_of_another_bucket_is_dropped_once_per_command(tool: ModuleType, tmp_path: Path) -> None:
+    """After a point-in-time recovery the commune reads a fresh bucket: the old one's cache goes."""
+    old = tmp_path / "cache" / "ville" / "bucket-ville"
+    old.mkdir(parents=True)
+    own = tool.cache_dir("ville", "s3:https://s3.example/bucket-ville-g1")
+    assert own == tmp_path / "cache" / "ville" / "bucket-ville-g1" and not old.exists()
+    old.mkdir()
+    assert tool.cache_dir("ville", "s3:https://s3.example/bucket-ville-g1") == own
+    assert old.exists(), "not scanned again within the same command"
