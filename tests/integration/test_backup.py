@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lab_browser import ARTIFACTS, Browser
+from lab_browser import ARTIFACTS, Browser, request, site
 from lab_fixtures import Env, admin_host, bastide, private_keyring
 
 pytestmark = pytest.mark.usefixtures("converged")
@@ -79,7 +79,11 @@ def _denied(call: Any) -> str:
 
 @pytest.fixture(scope="module")
 def backed_up(deploy_env: Env) -> dict[str, Any]:
-    """One backup of OURS made now, through its systemd unit."""
+    """One backup of OURS made now, through its systemd unit. Each commune's test service has
+    been visited first: its visits log sits in systemd's DynamicUser= state, behind a symlink."""
+    for slug in (OURS, OTHER):
+        status, _, _ = request(deploy_env, "GET", site(deploy_env, slug, "whoami") + "/public/backup")
+        assert status == 200, (slug, status)
     result = bastide("backup", "run", deploy_env["BASTIDE_INVENTORY"], OURS, "--json", env=deploy_env)
     return dict(json.loads(result.stdout))
 
@@ -244,6 +248,7 @@ def test_a_drill_restores_every_service_aside_as_recorded_and_times_it(
     assert drilled["ok"] and set(drilled["services"]) == set(services), drilled
     assert all(info["identical"] for info in drilled["services"].values()), drilled
     assert drilled["services"]["drive"]["files"] > 0 and drilled["services"]["rdv"]["tables"] > 5
+    assert drilled["services"]["whoami"]["files"] > 0, "state behind a DynamicUser= symlink"
     assert drilled["rto_seconds"] >= sum(info["seconds"] for info in drilled["services"].values()) > 0
     recorded = json.loads((Path(deploy_env["BASTIDE_INVENTORY"]) / "backups" / f"{OURS}.json").read_text())
     assert recorded["last_drill"]["rto_seconds"] == drilled["rto_seconds"]
