@@ -54,6 +54,8 @@ LAB_MODULE_ORDER = [
     "test_backup.py",
     "test_internal_ca.py",
     "test_keys_rotation.py",
+    # Last: a host is replaced by a fresh one, deployed and restored.
+    "test_disaster_recovery.py",
 ]
 
 

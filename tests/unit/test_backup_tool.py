@@ -81,3 +81,35 @@ def test_the_cache_of_another_bucket_is_dropped_once_per_command(tool: ModuleTyp
     old.mkdir()
     assert tool.cache_dir("ville", "s3:https://s3.example/bucket-ville-g1") == own
     assert old.exists(), "not scanned again within the same command"
+
+
+def test_a_fresh_server_refuses_to_back_up_over_the_communes_backups(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a disaster the fresh server's services are empty until the restore: a backup then
+    (the nightly timer) would make empty snapshots the newest, the ones a restore takes."""
+    monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
+    monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
+    monkeypatch.setattr(tool, "plan", lambda slug: {"services": [{"name": "svc", "directories": []}]})
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: [{"id": "old", "time": "2026-12-01"}])
+    backed: list[str] = []
+    monkeypatch.setattr(tool, "backup_service", lambda slug, service: backed.append(slug) or {"ok": True})
+    assert tool.run("ville") == 1 and not backed
+    assert "bastide restore INVENTORY ville" in capsys.readouterr().err
+    assert tool.run("ville") == 1 and not backed, "no status was written: it refuses again"
+    # Once the commune is restored on it, the server backs it up.
+    (tmp_path / "state" / "ville").mkdir(parents=True)
+    (tmp_path / "state" / "ville" / tool.RESTORED).write_text("2026-12-03T00:00:00Z\n")
+    assert tool.run("ville") == 0 and backed == ["ville"]
+
+
+def test_a_first_backup_into_an_empty_repository_runs(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
+    monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
+    monkeypatch.setattr(tool, "plan", lambda slug: {"services": [{"name": "svc", "directories": []}]})
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: [])
+    monkeypatch.setattr(tool, "backup_service", lambda slug, service: {"ok": True})
+    assert tool.run("ville") == 0
+    assert tool.read_status("ville")["ok"]

@@ -126,6 +126,14 @@ def ssh(host: str, command: tuple[str, ...]) -> None:
     sys.exit(subprocess.call(argv))
 
 
+@lab.command(help=_("cmd.replace.help"))
+@click.argument("host")
+def replace(host: str) -> None:
+    if os.geteuid() != 0:
+        raise BastideError(_("prereq.root"), exit_code=3)
+    Lab(log=err.print).replace(host)
+
+
 @lab.command(help=_("cmd.down.help"))
 def down() -> None:
     the_lab = Lab(log=err.print)

@@ -21,8 +21,17 @@ LONG = 6 * 3600
 def run_now(inventory: Inventory, slug: str) -> dict[str, Any]:
     """Back the commune up now, through its systemd unit (as the timer does); its record."""
     host = inventory.commune(slug).host
-    remote.run(inventory, host, ["systemctl", "start", f"bastide-backup@{slug}.service"], timeout=LONG)
-    return status(inventory, slug)
+    unit = f"bastide-backup@{slug}.service"
+    started = remote.run(inventory, host, ["systemctl", "start", unit], timeout=LONG)
+    found = status(inventory, slug)
+    if started.returncode != 0 and not found:
+        # Refused before any record (a fresh server that has not restored yet): the tool's words.
+        said = remote.run(
+            inventory, host, ["journalctl", f"_SYSTEMD_UNIT={unit}", "--lines", "2", "--output", "cat"]
+        )
+        reason = " / ".join(said.stdout.strip().splitlines()[-2:]) or remote.reason(started)
+        raise BastideError(_("host.failed", host=host, reason=reason))
+    return found
 
 
 def status(inventory: Inventory, slug: str) -> dict[str, Any]:

@@ -316,7 +316,9 @@ class Lab:
             if not procs.wait_for(check, 30):
                 raise LabError(_("up.service_failed", service=name, log=self.dir / "logs" / f"{name}.log"))
 
-    def _wait_hosts(self, lab: LabPlan) -> None:
+    def _wait_hosts(self, lab: LabPlan, hosts: list[HostPlan] | None = None) -> None:
+        waited = lab.hosts if hosts is None else hosts
+
         def one(host: HostPlan) -> tuple[HostPlan, str]:
             reachable = procs.wait_for(
                 lambda: (
@@ -330,8 +332,8 @@ class Lab:
                 return host, "unreachable"
             return host, self._system_state(host, wait=True)
 
-        with ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
-            for host, state in pool.map(one, lab.hosts):
+        with ThreadPoolExecutor(max_workers=len(waited)) as pool:
+            for host, state in pool.map(one, waited):
                 if state != "running":
                     raise LabError(
                         _(
@@ -341,6 +343,42 @@ class Lab:
                             log=self.dir / "logs" / f"host-{host.name}.log",
                         )
                     )
+
+    def replace(self, host_name: str) -> LabInfo:
+        """A fresh server in place of a lost one, as a provider hands out after a disaster: the
+        same name and address, a new disk holding only the base system, a new SSH host key
+        (written into the lab's known_hosts). Everything deployed on the old one is gone."""
+        info = self.info()
+        lab = self._recorded_plan()
+        if info is None or lab is None or not self.is_up():
+            raise LabError(_("replace.not_up", lab=self.lab_id))
+        host = next((h for h in lab.hosts if host_name in (h.name, h.address)), None)
+        if host is None:
+            raise LabError(_("replace.no_host", host=host_name, hosts=", ".join(h.name for h in lab.hosts)))
+        started = time.monotonic()
+        machines.stop(self.lab_id, self.dir, host)
+        base_path, _built = base.ensure_base(log=self.log)
+        root = machines.prepare_root(self.dir, host, base_path)
+        host_key = machines.configure_root(
+            root,
+            lab,
+            host,
+            public_key=info.ssh_public_key,
+            proxy_url=proxy.proxy_url(lab),
+            ca_files=[*map(Path, info.extra_cas), acme.server_ca_path(self.dir)],
+        )
+        known_hosts = Path(info.known_hosts)
+        kept = [
+            line
+            for line in known_hosts.read_text(encoding="utf-8").splitlines()
+            if line and host.address not in line.split(" ", 1)[0].split(",")
+        ]
+        kept.append(sshkeys.known_hosts_text([([host.name, host.address], host_key)]).strip())
+        known_hosts.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        machines.boot(lab, self.dir, host)
+        self._wait_hosts(lab, [host])
+        self.log(_("replace.done", host=host.name, seconds=f"{time.monotonic() - started:.1f}"))
+        return info
 
     def down(self, *, quiet: bool = False) -> None:
         """Stop everything of this lab and remove what it put on the controller. Idempotent."""
