@@ -347,6 +347,12 @@ def restore_command(
                 markup=False,
                 highlight=False,
             )
+        if report.get("seconds") is not None:
+            out.print(
+                _("restore.seconds", commune=commune, seconds=report["seconds"]),
+                markup=False,
+                highlight=False,
+            )
         if report.get("error"):
             out.print(report["error"], markup=False, highlight=False)
     if not report.get("services") or not all(s.get("identical") for s in report["services"].values()):
