@@ -444,6 +444,11 @@ def test_point_in_time_recovery_brings_everything_back_after_the_ransomware(
     stolen = s3.client(fresh.endpoint, fresh.region, old_writer)
     refused = _denied(lambda: stolen.list_objects_v2(Bucket=fresh.bucket))
     assert refused in ("AccessDenied", "InvalidAccessKeyId"), refused
+    # Nor can it write into the old bucket any more: its user is suspended.
+    assert recovered["old_writer"] == "suspended", recovered
+    old_side = s3.client(old.endpoint, old.region, old_writer)
+    refused = _denied(lambda: old_side.list_objects_v2(Bucket=old.bucket))
+    assert refused in ("AccessDenied", "UserSuspended"), refused
     # The server gets the fresh bucket and its writer key, then everything comes back from it.
     host_name = _inventory(deploy_env).commune(OTHER).host
     bastide("deploy", inventory, "--limit", host_name, env=deploy_env)

@@ -68,3 +68,29 @@ def test_a_recovered_commune_backs_up_into_its_next_bucket(tmp_path: Path) -> No
 def test_the_former_buckets_maintainer_keys_never_reach_a_server() -> None:
     assert controller_only(recovery.archived_maintainer(0)) and controller_only("backup-maintainer")
     assert not controller_only("backup-writer")
+
+
+def test_the_old_writer_is_left_to_the_console_where_the_provider_makes_the_keys(tmp_path: Path) -> None:
+    """OVHcloud's keys are made in its console: bastide cannot suspend them and says so."""
+    target = buckets.target_of(load(copy_demo(tmp_path)), "ours-les-bains")
+    assert target.storage.identities == "console"
+    assert recovery._suspend_old_writer(target, keyring=None) == "console"
+
+
+def test_the_old_writer_is_suspended_where_bastide_makes_the_keys(tmp_path: Path, monkeypatch: Any) -> None:
+    import dataclasses
+
+    from bastide.core.backup import credentials, rgw_admin
+
+    target = buckets.target_of(load(copy_demo(tmp_path)), "ours-les-bains")
+    rgw = dataclasses.replace(target, storage=dataclasses.replace(target.storage, identities="rgw_admin"))
+    account = credentials.KeyPair("ACCOUNT", "secret")
+    monkeypatch.setattr(credentials, "account", lambda keyring, name: account)
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        rgw_admin,
+        "suspend_user",
+        lambda endpoint, region, key, uid: asked.append((key.access_key, uid)) or "suspended",
+    )
+    assert recovery._suspend_old_writer(rgw, keyring=None) == "suspended"
+    assert asked == [("ACCOUNT", f"{target.bucket}-writer")]

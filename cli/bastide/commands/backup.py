@@ -247,6 +247,9 @@ def recover_command(inventory: Path, commune: str, at: str, as_json: bool) -> No
         key = "recover.done" if result["check"]["ok"] else "recover.failed"
         facts = {k: v for k, v in result.items() if k != "check"}
         out.print(_(key, **facts, output=result["check"]["output"]), markup=False, highlight=False)
+        if result.get("old_writer"):
+            said = "recover.old_writer_console" if result["old_writer"] == "console" else "recover.old_writer"
+            out.print(_(said, bucket=result["from"]), markup=False, highlight=False)
     if not result["check"]["ok"]:
         sys.exit(EXIT_FAILED)
 

@@ -63,9 +63,17 @@ def stats_command(inventory: Path, commune: str, as_json: bool) -> None:
         return
     out.print(_("stats.header"), markup=False, highlight=False)
     for row in rows:
-        out.print(_("stats.row", **{k: row[k] for k in ("week", "service", "motive", "bookings", "cancelled",
-                                                          "no_show", "honoured")}),
-                  markup=False, highlight=False)
+        out.print(
+            _(
+                "stats.row",
+                **{
+                    k: row[k]
+                    for k in ("week", "service", "motive", "bookings", "cancelled", "no_show", "honoured")
+                },
+            ),
+            markup=False,
+            highlight=False,
+        )
 
 
 def register(main: click.Group) -> None:

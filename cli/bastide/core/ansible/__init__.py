@@ -92,8 +92,12 @@ def service_hosts(inventory: Inventory, service: str, limit_hosts: list[str] | N
     if service not in known or not running:
         runs = sorted({name for c in inventory.communes for name in c.services})
         raise InputError(
-            Problem(file="--service", field="service", message=_("service.not_run", service=service),
-                    fix=_("service.not_run.fix", known=", ".join(runs) or "-"))
+            Problem(
+                file="--service",
+                field="service",
+                message=_("service.not_run", service=service),
+                fix=_("service.not_run.fix", known=", ".join(runs) or "-"),
+            )
         )
     hosts = {c.host for c in running}
     part = known[service].contract.get("syndicat_part")

@@ -3,7 +3,8 @@ attacker holding its server deleted or overwrote the newest objects of its bucke
 kept every version: the repository is rebuilt as it was at TIME — for each object, the version
 that was current then, an object deleted before TIME staying deleted — into a fresh bucket (the
 commune's next generation) with fresh keys, then read back whole (``restic check --read-data``)
-before the inventory points the commune at it. The old bucket is left as it is (locked)."""
+before the inventory points the commune at it. The old bucket is left as it is (locked); its
+writer, the key the attacker may hold, is suspended."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from bastide.core.backup import buckets, credentials, repository, s3
+from bastide.core.backup import buckets, credentials, repository, rgw_admin, s3
 from bastide.core.backup.credentials import KeyPair
 from bastide.core.backup.status import stamp
 from bastide.core.inventory import Inventory, writer
@@ -93,7 +94,22 @@ def recover(inventory: Inventory, keyring: Any, slug: str, at: dt.datetime) -> d
         "check": {"ok": checked.ok, "output": checked.output[-600:]},
     }
     if checked.ok:
+        result["old_writer"] = _suspend_old_writer(old, keyring)
         edit = writer.CommuneEdit(inventory.root, slug)
         edit.data["backup_generation"] = generation
         edit.save()
     return result
+
+
+def _suspend_old_writer(old: buckets.Target, keyring: Any) -> str:
+    """The old bucket's writer key is the one the attacker may hold: once the commune has moved,
+    nothing may write with it any more (it could only add to the old, locked bucket, but it can
+    fill the storage that the syndicat pays for). Where keys are made in a provider's console,
+    the DSI disables it there ("console")."""
+    account = credentials.account(keyring, old.name) if old.storage.identities == "rgw_admin" else None
+    if account is None:
+        return "console"
+    try:
+        return rgw_admin.suspend_user(old.endpoint, old.region, account, old.user("writer"))
+    except (rgw_admin.AdminError, OSError) as error:
+        raise BastideError(_("init.admin_failed", target=old.name, reason=str(error))) from None

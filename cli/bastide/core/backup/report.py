@@ -68,36 +68,38 @@ def render(inventory: Inventory, row: dict[str, Any], lang: str = "fr") -> str:
     provider = catalogue.providers()[target.provider]
     region = provider.regions.get(target.region)
     services = catalogue.services()
-    return _environment().get_template(TEMPLATE).render(
-        lang=lang,
-        t=lambda key, **params: t_in(lang, "backup", f"report.{key}", **params),
-        when=lambda value: when(value, lang),
-        duration=lambda seconds: duration(seconds, lang),
-        commune=commune,
-        row=row,
-        problems=[problem_text(code, lang) for code in row["problems"]],
-        services=[
-            {
-                "name": name,
-                "description": services[name].description.get(lang, services[name].description["en"]),
-                "ok": (row["services"].get(name) or {}).get("ok"),
-                **_content(row["services"].get(name) or {}),
-                "drill": ((row["last_drill"] or {}).get("services") or {}).get(name),
-            }
-            for name in commune.services
-            if name in services
-        ],
-        target=target,
-        provider=provider.label,
-        place=region.city if region is not None and region.city else target.region,
-        generated=when(backup_status.stamp(backup_status.utc_now()), lang),
-        syndicat=inventory.syndicat.name,
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            lang=lang,
+            t=lambda key, **params: t_in(lang, "backup", f"report.{key}", **params),
+            when=lambda value: when(value, lang),
+            duration=lambda seconds: duration(seconds, lang),
+            commune=commune,
+            row=row,
+            problems=[problem_text(code, lang) for code in row["problems"]],
+            services=[
+                {
+                    "name": name,
+                    "description": services[name].description.get(lang, services[name].description["en"]),
+                    "ok": (row["services"].get(name) or {}).get("ok"),
+                    **_content(row["services"].get(name) or {}),
+                    "drill": ((row["last_drill"] or {}).get("services") or {}).get(name),
+                }
+                for name in commune.services
+                if name in services
+            ],
+            target=target,
+            provider=provider.label,
+            place=region.city if region is not None and region.city else target.region,
+            generated=when(backup_status.stamp(backup_status.utc_now()), lang),
+            syndicat=inventory.syndicat.name,
+        )
     )
 
 
-def write(
-    inventory: Inventory, rows: list[dict[str, Any]], output: Path, lang: str = "fr"
-) -> list[Path]:
+def write(inventory: Inventory, rows: list[dict[str, Any]], output: Path, lang: str = "fr") -> list[Path]:
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for row in rows:

@@ -66,3 +66,18 @@ def ensure_user(endpoint: str, region: str, account: KeyPair, uid: str, name: st
         _call(endpoint, region, account, "PUT", {"key": "", "uid": uid, **secret})
         return "key-added"
     return "unchanged"
+
+
+def suspend_user(endpoint: str, region: str, account: KeyPair, uid: str) -> str:
+    """User ``uid`` is suspended (every one of its keys refused); "suspended", "unchanged" or
+    "absent"."""
+    try:
+        info = _call(endpoint, region, account, "GET", {"uid": uid})
+    except AdminError as error:
+        if error.status == 404:
+            return "absent"
+        raise
+    if info.get("suspended"):
+        return "unchanged"
+    _call(endpoint, region, account, "POST", {"uid": uid, "suspended": "true"})
+    return "suspended"

@@ -60,13 +60,25 @@ def _help(schema: dict[str, Any]) -> str | None:
     return None
 
 
-_TYPES = {"string": "type.text", "integer": "type.number", "number": "type.number",
-          "boolean": "type.bool", "array": "type.list", "object": "type.mapping"}
+_TYPES = {
+    "string": "type.text",
+    "integer": "type.number",
+    "number": "type.number",
+    "boolean": "type.bool",
+    "array": "type.list",
+    "object": "type.mapping",
+}
 
 
 def _type_of(value: Any) -> str:
-    for kind, key in ((bool, "type.bool"), (int, "type.number"), (float, "type.number"), (str, "type.text"),
-                      (list, "type.list"), (dict, "type.mapping")):
+    for kind, key in (
+        (bool, "type.bool"),
+        (int, "type.number"),
+        (float, "type.number"),
+        (str, "type.text"),
+        (list, "type.list"),
+        (dict, "type.mapping"),
+    ):
         if isinstance(value, kind):
             return _(key)
     return _("type.null") if value is None else type(value).__name__
@@ -83,22 +95,33 @@ def commune_choices(commune: Any, host_names: Iterable[str]) -> dict[str, Iterab
     }
 
 
-def _problem(error: ValidationError, schema: dict[str, Any], source: Source, prefix: Loc,
-             choices: dict[str, Iterable[str]]) -> Problem:
+def _problem(
+    error: ValidationError,
+    schema: dict[str, Any],
+    source: Source,
+    prefix: Loc,
+    choices: dict[str, Iterable[str]],
+) -> Problem:
     path = tuple(error.absolute_path)
     here = _at(schema, path)
     fix = _help(here)
     if error.validator == "required":
         missing = sorted(set(error.validator_value) - set(error.instance))
         name = missing[0] if missing else ""
-        return source.problem((*prefix, *path), _("field.missing") + f" (`{name}`)",
-                              _help(_at(schema, (*path, name))) or _("field.missing.fix", name=name))
+        return source.problem(
+            (*prefix, *path),
+            _("field.missing") + f" (`{name}`)",
+            _help(_at(schema, (*path, name))) or _("field.missing.fix", name=name),
+        )
     if error.validator == "additionalProperties":
         allowed = sorted((here.get("properties") or {}).keys())
         extra = sorted(set(error.instance) - set(allowed))
         name = extra[0] if extra else ""
-        return source.problem((*prefix, *path, name), _("field.unknown", name=name),
-                              _("field.unknown.fix", allowed=", ".join(allowed)))
+        return source.problem(
+            (*prefix, *path, name),
+            _("field.unknown", name=name),
+            _("field.unknown.fix", allowed=", ".join(allowed)),
+        )
     if error.validator == "type":
         expected = error.validator_value if isinstance(error.validator_value, str) else "object"
         return source.problem(
@@ -109,10 +132,27 @@ def _problem(error: ValidationError, schema: dict[str, Any], source: Source, pre
     if error.validator == "format" and error.validator_value in choices:
         values = ", ".join(sorted(choices[error.validator_value])) or "-"
         allowed = _("settings.not_one_of.fix", allowed=values)
-        return source.problem((*prefix, *path), _("settings.not_one_of", value=error.instance),
-                              f"{fix} ; {allowed}" if fix else allowed)
-    if error.validator in ("pattern", "enum", "minLength", "maxLength", "uniqueItems", "minimum", "maximum",
-                           "minItems", "maxItems", "format") and fix:
+        return source.problem(
+            (*prefix, *path),
+            _("settings.not_one_of", value=error.instance),
+            f"{fix} ; {allowed}" if fix else allowed,
+        )
+    if (
+        error.validator
+        in (
+            "pattern",
+            "enum",
+            "minLength",
+            "maxLength",
+            "uniqueItems",
+            "minimum",
+            "maximum",
+            "minItems",
+            "maxItems",
+            "format",
+        )
+        and fix
+    ):
         # The schema's own help says what is expected; jsonschema's message is English only.
         return source.problem((*prefix, *path), _("field.invalid", detail=repr(error.instance)), fix)
     return source.problem((*prefix, *path), _("field.invalid", detail=error.message), fix or _("type.fix"))
@@ -180,12 +220,22 @@ def _text(value: Any) -> str:
 
 def commune_facts(commune: Any) -> dict[str, Any]:
     """What a service's own check may know of the commune (plain data, no model)."""
-    def person(p: Any) -> dict[str, Any]:
-        return {"login": p.login, "name": p.name, "service": getattr(p, "service", None),
-                "disabled": bool(getattr(p, "disabled", False))}
 
-    return {"slug": commune.slug, "name": commune.name, "insee": commune.insee,
-            "agents": [person(a) for a in commune.agents], "elus": [person(e) for e in commune.elus]}
+    def person(p: Any) -> dict[str, Any]:
+        return {
+            "login": p.login,
+            "name": p.name,
+            "service": getattr(p, "service", None),
+            "disabled": bool(getattr(p, "disabled", False)),
+        }
+
+    return {
+        "slug": commune.slug,
+        "name": commune.name,
+        "insee": commune.insee,
+        "agents": [person(a) for a in commune.agents],
+        "elus": [person(e) for e in commune.elus],
+    }
 
 
 def run_check(
@@ -201,7 +251,9 @@ def run_check(
     problem it yields is ``(path in the section, message {fr, en}, fix {fr, en})``. True when
     it found none."""
     function: Callable[..., Iterable[tuple[Loc, Any, Any]]] = _module(role_path / check_file).check
-    found = [source.problem((*prefix, *path), _text(message), _text(fix))
-             for path, message, fix in function(section, commune_facts(commune))]
+    found = [
+        source.problem((*prefix, *path), _text(message), _text(fix))
+        for path, message, fix in function(section, commune_facts(commune))
+    ]
     problems.extend(found)
     return not found

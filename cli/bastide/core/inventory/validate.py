@@ -731,8 +731,11 @@ def _commune_settings(
     for name in sections:
         if name not in commune.services:
             problems.append(
-                source.problem((name,), _("settings.section.unused", name=name),
-                               _("settings.section.unused.fix", name=name))
+                source.problem(
+                    (name,),
+                    _("settings.section.unused", name=name),
+                    _("settings.section.unused.fix", name=name),
+                )
             )
             ok = False
     for name in commune.services:

@@ -19,13 +19,18 @@ def booking_commune(inventory: Inventory, slug: str) -> Any:
     except KeyError:
         known = ", ".join(c.slug for c in inventory.communes)
         raise InputError(
-            Problem(str(inventory.root / "communes"), "", _("commune.unknown", commune=slug),
-                    _("commune.unknown.fix", known=known))
+            Problem(
+                str(inventory.root / "communes"),
+                "",
+                _("commune.unknown", commune=slug),
+                _("commune.unknown.fix", known=known),
+            )
         ) from None
     if SERVICE not in commune.services:
         raise InputError(
-            Problem(str(commune.source), "services", _("commune.no_rdv", commune=slug),
-                    _("commune.no_rdv.fix"))
+            Problem(
+                str(commune.source), "services", _("commune.no_rdv", commune=slug), _("commune.no_rdv.fix")
+            )
         )
     return commune
 

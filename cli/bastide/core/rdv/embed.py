@@ -24,7 +24,7 @@ def embed(inventory: Inventory, slug: str) -> Embed:
     website = (commune.service_settings("rdv") or {}).get("website")
     title = html.escape(f"Prendre rendez-vous – Mairie de {commune.name}", quote=True)
     snippet = (
-        f'<!-- Prise de rendez-vous de la mairie de {html.escape(commune.name)} (bastide) -->\n'
+        f"<!-- Prise de rendez-vous de la mairie de {html.escape(commune.name)} (bastide) -->\n"
         f'<p><a href="{url}/" class="bouton-rdv" target="_blank" rel="noopener">'
         "Prendre rendez-vous en mairie</a></p>\n"
         f'<iframe src="{url}/" title="{title}" width="100%" height="900" loading="lazy" '
