@@ -3,11 +3,14 @@ bastide (`bastide backup run`, `bastide restore --service drive`), against a pla
 the same data from the same host to the same S3 target (the baseline), in the same run; and the
 drill's recovery time (`bastide backup drill`).
 
-    .venv/bin/python bench/backup.py INVENTORY [--commune ours-les-bains] [--size-mb 1024]
+    BASTIDE_LAB_S3_GB=4 bash scripts/demo.sh
+    BASTIDE_IDENTITY=.bastide/lab-operator.age .venv/bin/python bench/backup.py inventories/lab \
+        [--commune ours-les-bains] [--size-mb 1024]
 
 INVENTORY is a lab inventory deployed by `bastide deploy` with its buckets made (`bastide backup
 init`; scripts/demo.sh leaves one in inventories/lab), its keyring unlocked as for any bastide
-command. The documents are random (nothing to compress or deduplicate), written into a folder
+command. Both copies of the data stay locked in the bucket: the lab's S3 store (2 GiB by
+default, in memory) must hold them, hence BASTIDE_LAB_S3_GB=4. The documents are random (nothing to compress or deduplicate), written into a folder
 of the commune's drive, then removed at the end. What bastide does beyond restic is what the
 ratios measure: the services stopped and started around the copy, the database dumps checked,
 the manifest (sha256 of every file) at backup, every file compared with it at restore. The

@@ -5,6 +5,8 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
+import pytest
+
 from bastide.core.lab import acme, dns, machines, proxy, s3, sshkeys
 from bastide.core.lab.plan import plan
 
@@ -43,6 +45,20 @@ def test_ceph_runs_one_node_in_memory_on_the_gateway(tmp_path: Path) -> None:
     assert config["auth_client_required"] == "none"
     assert parser["client.rgw"]["rgw_frontends"] == "beast endpoint=10.77.4.1:7480"
     assert s3.endpoint(lab) == "http://10.77.4.1:7480"
+
+
+def test_the_s3_store_size_is_2_gib_or_what_the_environment_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastide.errors import BastideError
+
+    monkeypatch.delenv("BASTIDE_LAB_S3_GB", raising=False)
+    assert s3.memory_bytes() == 2 << 30
+    monkeypatch.setenv("BASTIDE_LAB_S3_GB", "4")
+    assert s3.memory_bytes() == 4 << 30
+    for wrong in ("0", "huge", "100"):
+        monkeypatch.setenv("BASTIDE_LAB_S3_GB", wrong)
+        with pytest.raises(BastideError, match="BASTIDE_LAB_S3_GB") as raised:
+            s3.memory_bytes()
+        assert raised.value.exit_code == 2
 
 
 def test_pebble_serves_on_the_gateway_and_validates_on_port_80(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ memory: ``lab down`` drops the data. Each lab binds its daemons to its own gatew
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import time
@@ -17,6 +18,10 @@ from pathlib import Path
 
 from bastide.core.lab import procs
 from bastide.core.lab.plan import LabPlan
+from bastide.errors import BastideError
+from bastide.i18n import Messages
+
+_ = Messages("lab")
 
 PORT = 7480
 MON_PORT = 6789
@@ -34,6 +39,20 @@ def work_dir(lab_dir: Path) -> Path:
 
 def secret_key_path(lab_dir: Path) -> Path:
     return lab_dir / "s3" / "secret_key"
+
+
+def memory_bytes() -> int:
+    """What the in-memory store holds: 2 GiB, or ``BASTIDE_LAB_S3_GB`` (the backup benchmark
+    keeps two locked copies of 1 GB: bench/backup.py). Full, the OSD stops taking writes and
+    RGW's requests wait."""
+    value = os.environ.get("BASTIDE_LAB_S3_GB", "")
+    try:
+        gigabytes = int(value) if value else 2
+    except ValueError:
+        raise BastideError(_("s3.bad_size", value=value), exit_code=2) from None
+    if not 1 <= gigabytes <= 64:
+        raise BastideError(_("s3.bad_size", value=value), exit_code=2)
+    return gigabytes << 30
 
 
 def render_config(lab: LabPlan, work: Path, fsid: str, memory_bytes: int = 2 << 30) -> str:
@@ -95,7 +114,7 @@ def start(lab: LabPlan, lab_dir: Path) -> tuple[str, str]:
         (work / sub).mkdir(parents=True)
     fsid = str(uuid.uuid4())
     config = work / "ceph.conf"
-    config.write_text(render_config(lab, work, fsid), encoding="utf-8")
+    config.write_text(render_config(lab, work, fsid, memory_bytes()), encoding="utf-8")
     pids, logs = lab_dir / "pids", lab_dir / "logs"
     monmap = work / "monmap"
     procs.run(
