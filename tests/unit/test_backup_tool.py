@@ -113,3 +113,38 @@ def test_a_first_backup_into_an_empty_repository_runs(
     monkeypatch.setattr(tool, "backup_service", lambda slug, service: {"ok": True})
     assert tool.run("ville") == 0
     assert tool.read_status("ville")["ok"]
+
+
+def test_a_run_stopped_by_systemd_resumes_the_service_and_goes_no_further(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storage that stopped answering holds restic for ever; systemd's TimeoutStartSec stops
+    the run: the quiesced service must come back, and the next service is not stopped."""
+    import signal
+
+    monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
+    monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
+    services = [
+        {"name": "a", "directories": [], "quiesce": "stop a", "resume": "start a"},
+        {"name": "b", "directories": [], "quiesce": "stop b", "resume": "start b"},
+    ]
+    monkeypatch.setattr(tool, "plan", lambda slug: {"services": services})
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: [])
+    ran: list[str] = []
+    monkeypatch.setattr(tool, "sh", lambda command, what: ran.append(command))
+
+    def hung_restic(slug: str, *args: str, check: bool = True) -> None:
+        ran.append(f"restic {args[0]}")
+        tool.on_stop(signal.SIGTERM, None)
+
+    monkeypatch.setattr(tool, "restic", hung_restic)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert tool.run("ville") == 1
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN, "the resume is not cut short"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ran == ["stop a", "restic backup", "start a"]
+    status = tool.read_status("ville")
+    assert set(status["services"]) == {"a"} and not status["ok"]
+    assert "TimeoutStartSec" in status["services"]["a"]["error"]
