@@ -443,7 +443,7 @@ def test_point_in_time_recovery_brings_everything_back_after_the_ransomware(
     assert new_writer is not None and old_writer is not None and new_writer != old_writer, "fresh keys"
     stolen = s3.client(fresh.endpoint, fresh.region, old_writer)
     refused = _denied(lambda: stolen.list_objects_v2(Bucket=fresh.bucket))
-    assert refused in ("AccessDenied", "InvalidAccessKeyId"), refused
+    assert refused in ("AccessDenied", "InvalidAccessKeyId", "UserSuspended"), refused
     # Nor can it write into the old bucket any more: its user is suspended.
     assert recovered["old_writer"] == "suspended", recovered
     old_side = s3.client(old.endpoint, old.region, old_writer)
