@@ -249,7 +249,9 @@ def test_a_drill_restores_every_service_aside_as_recorded_and_times_it(
     assert all(info["identical"] for info in drilled["services"].values()), drilled
     assert drilled["services"]["drive"]["files"] > 0 and drilled["services"]["rdv"]["tables"] > 5
     assert drilled["services"]["whoami"]["files"] > 0, "state behind a DynamicUser= symlink"
-    assert drilled["rto_seconds"] >= sum(info["seconds"] for info in drilled["services"].values()) > 0
+    # Each figure is rounded to a tenth: the sum of the rounded parts may pass the rounded whole.
+    parts = [info["seconds"] for info in drilled["services"].values()]
+    assert drilled["rto_seconds"] + 0.05 * len(parts) >= sum(parts) > 0
     recorded = json.loads((Path(deploy_env["BASTIDE_INVENTORY"]) / "backups" / f"{OURS}.json").read_text())
     assert recorded["last_drill"]["rto_seconds"] == drilled["rto_seconds"]
     # Aside: the live services ran on, and nothing of the drill is left on the host.
