@@ -225,3 +225,13 @@ def change_password(env: Env, commune: str, login: str, old: str, new: str, serv
         browser.shot("changed")
     finally:
         browser.quit()
+
+
+def calendar_event(uid: str, summary: str) -> str:
+    """One event (iCalendar), as a CalDAV client sends it."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bastide//tests//FR\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20270104T080000Z\r\n"
+        "DTSTART:20270111T090000Z\r\nDTEND:20270111T100000Z\r\n"
+        f"SUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )

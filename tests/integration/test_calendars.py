@@ -21,6 +21,7 @@ import pytest
 
 from lab_browser import (
     Browser,
+    calendar_event,
     change_password,
     lab_names,
     one_time_password,
@@ -81,15 +82,6 @@ def _client(env: Env, commune: str, login: str) -> Any:
     )
 
 
-def _event(uid: str, summary: str) -> str:
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bastide//tests//FR\r\n"
-        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20270104T080000Z\r\n"
-        "DTSTART:20270111T090000Z\r\nDTEND:20270111T100000Z\r\n"
-        f"SUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-
-
 def _propfind(env: Env, url: str, auth: tuple[str, str]) -> int:
     status, _body, _headers = request(env, "PROPFIND", url, headers={"Depth": "0"}, auth=auth)
     return status
@@ -110,7 +102,7 @@ def test_an_agent_writes_and_reads_their_own_agenda(deploy_env: Env) -> None:
     assert "agenda" in calendars, list(calendars)
     assert calendars["agenda"].get_display_name() == AGENT_NAME
     uid = f"bastide-own-{RUN}-{uuid.uuid4()}"
-    calendars["agenda"].add_event(_event(uid, "Réunion de chantier"))
+    calendars["agenda"].add_event(calendar_event(uid, "Réunion de chantier"))
     found = client.calendar(url=_agenda(deploy_env) + f"/dav/{AGENT}/agenda/").get_event_by_uid(uid)
     assert "Réunion de chantier" in found.data
 
@@ -120,7 +112,7 @@ def test_an_agent_writes_and_reads_their_services_agenda(deploy_env: Env) -> Non
     shared = client.calendar(url=_agenda(deploy_env) + f"/dav/services/{SERVICE}/agenda/")
     assert shared.get_display_name() == "Agenda – Urbanisme"
     uid = f"bastide-service-{RUN}-{uuid.uuid4()}"
-    shared.add_event(_event(uid, "Permanence urbanisme"))
+    shared.add_event(calendar_event(uid, "Permanence urbanisme"))
     assert "Permanence urbanisme" in shared.get_event_by_uid(uid).data
     host = admin_host(deploy_env, lab_inventory(deploy_env).commune(OURS).host)
     with host.sudo():

@@ -295,15 +295,22 @@ class Lab:
 
     def _start_hosts(self, lab: LabPlan, base_path: Path, public_key: str, cas: list[Path]) -> dict[str, str]:
         def one(host: HostPlan) -> tuple[str, str]:
-            root = machines.prepare_root(self.dir, host, base_path)
-            host_key = machines.configure_root(
-                root, lab, host, public_key=public_key, proxy_url=proxy.proxy_url(lab), ca_files=cas
-            )
-            machines.boot(lab, self.dir, host)
-            return host.name, host_key
+            return host.name, self._make_host(lab, host, base_path, public_key, cas)
 
         with ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
             return dict(pool.map(one, lab.hosts))
+
+    def _make_host(
+        self, lab: LabPlan, host: HostPlan, base_path: Path, public_key: str, cas: list[Path]
+    ) -> str:
+        """A host's disk made from the base, given the lab's key, proxy and CAs, and booted; its
+        new SSH host key."""
+        root = machines.prepare_root(self.dir, host, base_path)
+        host_key = machines.configure_root(
+            root, lab, host, public_key=public_key, proxy_url=proxy.proxy_url(lab), ca_files=cas
+        )
+        machines.boot(lab, self.dir, host)
+        return host_key
 
     def _wait_services(self, lab: LabPlan) -> None:
         checks: dict[str, Callable[[], bool]] = {
@@ -358,15 +365,8 @@ class Lab:
         started = time.monotonic()
         machines.stop(self.lab_id, self.dir, host)
         base_path, _built = base.ensure_base(log=self.log)
-        root = machines.prepare_root(self.dir, host, base_path)
-        host_key = machines.configure_root(
-            root,
-            lab,
-            host,
-            public_key=info.ssh_public_key,
-            proxy_url=proxy.proxy_url(lab),
-            ca_files=[*map(Path, info.extra_cas), acme.server_ca_path(self.dir)],
-        )
+        cas = [*map(Path, info.extra_cas), acme.server_ca_path(self.dir)]
+        host_key = self._make_host(lab, host, base_path, info.ssh_public_key, cas)
         known_hosts = Path(info.known_hosts)
         kept = [
             line
@@ -375,7 +375,6 @@ class Lab:
         ]
         kept.append(sshkeys.known_hosts_text([([host.name, host.address], host_key)]).strip())
         known_hosts.write_text("\n".join(kept) + "\n", encoding="utf-8")
-        machines.boot(lab, self.dir, host)
         self._wait_hosts(lab, [host])
         self.log(_("replace.done", host=host.name, seconds=f"{time.monotonic() - started:.1f}"))
         return info
