@@ -5,7 +5,9 @@ the server) destroys nothing and loosens nothing; a file an agent deleted comes 
 byte; a database dump that fails makes no snapshot and a failed status; a drill restores every
 service aside, as recorded, and times it; retention runs from the controller only; the report
 reads in a browser; a tampered pack is found by the check and fails the drill; one commune's
-keys open nothing of another's.
+keys open nothing of another's. The commune's people are backed up from the identity host: the
+directory's branch restored brings back the passwords they had, and leaves the other
+communes' people as they are.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lab_browser import ARTIFACTS, Browser, request, site
+from lab_browser import ARTIFACTS, Browser, change_password, lab_names, one_time_password, request, site
 from lab_fixtures import Env, admin_host, bastide, private_keyring
 
 pytestmark = pytest.mark.usefixtures("converged")
@@ -34,6 +36,7 @@ OURS = "ours-les-bains"  # drive, calendars and booking (a database)
 OTHER = "anse-aux-ours"
 DRIVE = "/var/lib/bastide-drive"
 YEAR_AGO = "2025-12-01 00:00:00"
+RUN = int(time.time())
 
 
 def _inventory(env: Env) -> Any:
@@ -56,6 +59,11 @@ def _client(env: Env, slug: str, role: str, of: str | None = None) -> Any:
     assert key is not None, f"no {role} key for {slug}"
     target = _target(env, of or slug)
     return s3.client(target.endpoint, target.region, key)
+
+
+def _backed_up_services(env: Env, slug: str) -> set[str]:
+    """The commune's services, and its people (the identity host's directory)."""
+    return {*_inventory(env).commune(slug).services, "directory"}
 
 
 def _host(env: Env, slug: str) -> Any:
@@ -98,9 +106,10 @@ def test_init_again_changes_nothing_and_proves_the_writer_limits(deploy_env: Env
 
 
 def test_a_backup_holds_every_service_of_the_commune(deploy_env: Env, backed_up: dict[str, Any]) -> None:
-    services = _inventory(deploy_env).commune(OURS).services
+    services = _backed_up_services(deploy_env, OURS)
     assert backed_up["ok"], backed_up
-    assert set(backed_up["services"]) == set(services)
+    assert set(backed_up["services"]) == services
+    assert backed_up["services"]["directory"]["records"]["directory.ldif"] > 3, "the branch and its people"
     drive = backed_up["services"]["drive"]
     assert drive["files"] > 0
     booking = backed_up["services"]["rdv"]["tables"][f"{OURS.replace('-', '_')}_rdv"]
@@ -202,6 +211,39 @@ def test_a_service_restored_whole_matches_its_manifest(deploy_env: Env, backed_u
     assert host.service(f"bastide-rdv-jobs@{OURS}.timer").is_running, "and its jobs"
 
 
+def _person(env: Env, slug: str, but: tuple[str, ...] = ()) -> str:
+    agents = reversed(_inventory(env).commune(slug).agents)
+    return next(a.login for a in agents if not a.disabled and a.login not in but)
+
+
+def _basic(env: Env, slug: str, login: str, password: str) -> int:
+    status, _, _ = request(env, "GET", site(env, slug, "whoami") + "/dav/", auth=(login, password))
+    return status
+
+
+def test_the_directory_restored_brings_back_the_passwords_people_had(deploy_env: Env) -> None:
+    """An agent's password at the backup works again once their commune's branch is restored,
+    the one set since does not; another commune's person keeps the password set meanwhile (its
+    branch is kept as it is). Neither password was tried over Basic before the restore: the
+    sign-on handler's cache plays no part."""
+    inventory = deploy_env["BASTIDE_INVENTORY"]
+    ours, other = _person(deploy_env, OURS), _person(deploy_env, OTHER, but=("joel.saint-prix",))
+    backed, since, kept = f"Sauvegarde-{RUN}-Avant", f"Sauvegarde-{RUN}-Depuis", f"Voisine-{RUN}-Gardee"
+    with lab_names(deploy_env):
+        change_password(deploy_env, OURS, ours, one_time_password(deploy_env, OURS, ours), backed)
+        run = json.loads(bastide("backup", "run", inventory, OURS, "--json", env=deploy_env).stdout)
+        assert run["ok"] and run["services"]["directory"]["ok"], run
+        # As after a forgotten password: a one-time password given, a new one chosen.
+        change_password(deploy_env, OURS, ours, one_time_password(deploy_env, OURS, ours), since)
+        change_password(deploy_env, OTHER, other, one_time_password(deploy_env, OTHER, other), kept)
+        result = bastide("restore", inventory, OURS, "--service", "directory", "--json", env=deploy_env)
+        report = json.loads(result.stdout)["services"]["directory"]
+        assert report["identical"] and report["records"] > 3, report
+        assert _basic(deploy_env, OURS, ours, backed) == 200, "the password of the backup"
+        assert _basic(deploy_env, OURS, ours, since) == 401, "the password set after the backup"
+        assert _basic(deploy_env, OTHER, other, kept) == 200, "another commune's people are untouched"
+
+
 @pytest.fixture()
 def database_stopped(deploy_env: Env) -> Iterator[None]:
     host = _host(deploy_env, OURS)
@@ -244,8 +286,9 @@ def drilled(deploy_env: Env, backed_up: dict[str, Any]) -> dict[str, Any]:
 def test_a_drill_restores_every_service_aside_as_recorded_and_times_it(
     deploy_env: Env, drilled: dict[str, Any]
 ) -> None:
-    services = _inventory(deploy_env).commune(OURS).services
-    assert drilled["ok"] and set(drilled["services"]) == set(services), drilled
+    services = _backed_up_services(deploy_env, OURS)
+    assert drilled["ok"] and set(drilled["services"]) == services, drilled
+    assert drilled["services"]["directory"]["records"] > 3
     assert all(info["identical"] for info in drilled["services"].values()), drilled
     assert drilled["services"]["drive"]["files"] > 0 and drilled["services"]["rdv"]["tables"] > 5
     assert drilled["services"]["whoami"]["files"] > 0, "state behind a DynamicUser= symlink"
@@ -451,9 +494,11 @@ def test_point_in_time_recovery_brings_everything_back_after_the_ransomware(
     old_side = s3.client(old.endpoint, old.region, old_writer)
     refused = _denied(lambda: old_side.list_objects_v2(Bucket=old.bucket))
     assert refused in ("AccessDenied", "UserSuspended"), refused
-    # The server gets the fresh bucket and its writer key, then everything comes back from it.
-    host_name = _inventory(deploy_env).commune(OTHER).host
-    bastide("deploy", inventory, "--limit", host_name, env=deploy_env)
+    # The commune's server and the identity host (its people) get the fresh bucket and its
+    # writer key, then everything comes back from it.
+    people = _inventory(deploy_env).identity
+    assert people is not None
+    bastide("deploy", inventory, "--limit", f"{OTHER},{people.host}", env=deploy_env)
     restored = json.loads(bastide("restore", inventory, OTHER, "--json", env=deploy_env).stdout)
     assert set(restored["services"]) == set(tampered["backed"]["services"])
     assert all(info["identical"] for info in restored["services"].values()), restored

@@ -35,6 +35,8 @@ def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         "drive": {"ok": True, "snapshot": "1a2b3c4d", "files": 12, "bytes": 4096},
         "rdv": {"ok": True, "snapshot": "5e6f7a8b", "files": 0, "bytes": 900,
                 "tables": {"ours_les_bains_rdv": {"a": 3, "b": 4}}},
+        "directory": {"ok": True, "snapshot": "9c0d1e2f", "files": 0, "bytes": 800,
+                      "records": {"directory.ldif": 14}},
     }  # fmt: skip
     host = {"ok": True, "last_success": ago(hours=7), "started": ago(hours=7.1), "finished": ago(hours=7),
             "services": services}  # fmt: skip
@@ -101,6 +103,7 @@ def test_the_report_tells_the_mayor_in_french_what_is_protected_and_when_it_was_
     assert "Documents de la commune" in text and "12 fichiers" in text
     assert "restauré à l'identique en 1 min 20 s" in text and "restauré à l'identique en 45 s" in text
     assert "une base de données : 2 tables, 7 lignes" in text
+    assert "Les personnes de la commune dans l'annuaire" in text and "14 entrées d'annuaire" in text
     assert "vallee-ours-sauvegardes-ours-les-bains" in text
     assert page.fetched == [], "the page fetches nothing: it is mailed and archived"
 

@@ -129,3 +129,55 @@ def test_the_maintainer_and_account_keys_never_leave_the_controller(tmp_path: Pa
             with pytest.raises(LookupError, match="controller-only"):
                 fetch(scope, name, env)
     assert credentials.get(ring, "ours-les-bains", credentials.MAINTAINER) == pair
+
+
+def test_the_identity_host_backs_up_every_communes_people_into_its_repository() -> None:
+    """Each commune's branch of the directory goes into that commune's repository, from the
+    identity host: beside the services of the communes it serves, alone for the others."""
+    import jinja2
+    import yaml
+
+    inventory = load(DEMO)
+    assert inventory.identity is not None
+    hosts = render(inventory)["all"]["hosts"]
+    identity = hosts[inventory.identity.host]
+    served = [c["slug"] for c in identity["bastide_communes"]]
+    others = [c["slug"] for c in identity["bastide_backup_only"]]
+    assert sorted(served + others) == sorted(c.slug for c in inventory.communes) and others
+    for name, host in hosts.items():
+        if name != inventory.identity.host:
+            assert "bastide_backup_only" not in host
+            assert all("backup_extra" not in c for c in host["bastide_communes"])
+    defaults = yaml.safe_load((DEMO.parents[1] / "roles" / "backup" / "defaults" / "main.yml").read_text())
+    template = jinja2.Environment().from_string(defaults["backup_communes"])
+    running = {n for c in identity["bastide_communes"] for n in c["services"]}
+    contracts = {n: {"data": {"directories": ["/srv/{commune}"]}} for n in running}
+    plans = {p["slug"]: p for p in yaml.safe_load(template.render(**identity, bastide_services=contracts))}
+    assert set(plans) == set(served + others)
+    for slug, plan in plans.items():
+        names = [s["name"] for s in plan["services"]]
+        assert names.count("directory") == 1 and (len(names) > 1) == (slug in served), (slug, names)
+        (export,) = next(s for s in plan["services"] if s["name"] == "directory")["exports"]
+        branch = f"ou={slug},ou=communes,{inventory.identity.base_dn}"
+        assert f"ldap:///{branch}??sub" in export["command"] and f"'{branch}'" in export["restore"]
+
+
+def test_a_communes_branch_restored_keeps_every_other_branch() -> None:
+    """bastide-directory-restore rebuilds the database from the other branches as they are now
+    and the commune's as backed up; an LDIF that strays out of the branch is refused."""
+    import importlib.machinery
+    import importlib.util
+
+    path = DEMO.parents[1] / "roles" / "directory" / "files" / "bastide-directory-restore"
+    loader = importlib.machinery.SourceFileLoader("bastide_directory_restore", str(path))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    tool = importlib.util.module_from_spec(spec)
+    loader.exec_module(tool)
+    branch = "ou=ours,ou=communes,dc=x"
+    assert tool.within("uid=a,ou=people,OU=ours,ou=communes,dc=x", branch) and tool.within(branch, branch)
+    assert not tool.within("uid=a,ou=people,ou=bours,ou=communes,dc=x", branch)
+    assert not tool.within("ou=communes,dc=x", branch)
+    encoded = "dWlkPcOpLG91PW91cnMsb3U9Y29tbXVuZXMsZGM9eA=="  # uid=é,ou=ours,...: LDIF's base64
+    found = tool.entries(f"dn: ou=ours,ou=communes,dc=x\nou: ours\n\n\ndn:: {encoded}\nuid: x\n")
+    assert [tool.dn_of(e) for e in found] == [branch, "uid=é,ou=ours,ou=communes,dc=x"]

@@ -148,3 +148,45 @@ def test_a_run_stopped_by_systemd_resumes_the_service_and_goes_no_further(
     status = tool.read_status("ville")
     assert set(status["services"]) == {"a"} and not status["ok"]
     assert "TimeoutStartSec" in status["services"]["a"]["error"]
+
+
+def test_an_export_is_in_the_snapshot_with_its_records_and_a_failed_one_sends_nothing(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory's branch comes from slapcat: its exit status and its records are checked
+    before restic is asked anything, as a database's dump is."""
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tool, "restic", _recording(calls))
+    ldif = "dn: ou=b,dc=x\\nou: b\\n\\ndn: ou=a,dc=x\\nou: a\\n"
+    service = {"name": "directory", "exports": [{"file": "directory.ldif", "command": f"printf '{ldif}'"}]}
+    done = tool.backup_service("ville", service)
+    assert done["ok"] and done["records"] == {"directory.ldif": 2}
+    staging = tmp_path / "state" / "ville" / "staging" / "directory"
+    assert str(staging) in calls[0] and (staging / "directory.ldif").is_file()
+    manifest = json.loads((staging / "manifest.json").read_text())
+    assert manifest["exports"]["directory.ldif"]["records"] == 2
+    # The same entries in another order are the same directory.
+    again = tmp_path / "again.ldif"
+    again.write_text("dn: ou=a,dc=x\nou: a\n\ndn: ou=b,dc=x\nou: b\n")
+    assert tool.compare(manifest, exports={"directory.ldif": again})["identical"]
+    again.write_text("dn: ou=a,dc=x\nou: a\n")
+    assert tool.compare(manifest, exports={"directory.ldif": again})["differing_files"] == ["directory.ldif"]
+    calls.clear()
+    for command in ("exit 3", "true"):
+        failing = {"name": "directory", "exports": [{"file": "directory.ldif", "command": command}]}
+        with pytest.raises(tool.Failed, match=r"exited 3|is empty"):
+            tool.backup_service("ville", failing)
+    assert not calls, "a failed or empty export never becomes a snapshot"
+
+
+def test_only_the_servers_own_services_make_it_fresh_over_backups(
+    tool: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The identity host backs up the commune's people into the repository its own server fills:
+    the server's snapshots do not make a first backup of the people a refused one."""
+    monkeypatch.setattr(tool, "plan", lambda slug: {"services": [{"name": "directory"}]})
+    held = {"drive": [{"id": "d"}], "directory": []}
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: held.get(service or "", []))
+    assert not tool.fresh_over_backups("ville")
+    held["directory"] = [{"id": "p"}]
+    assert tool.fresh_over_backups("ville")

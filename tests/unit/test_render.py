@@ -132,6 +132,10 @@ def test_limit_accepts_a_commune_or_a_host() -> None:
     commune = inventory.communes[0]
     assert resolve_limit(inventory, commune.slug) == [commune.host]
     assert resolve_limit(inventory, "srv-ours-2") == ["srv-ours-2"]
+    both = resolve_limit(inventory, f"{commune.slug},srv-ours-2,srv-ours-2")
+    assert both == list(dict.fromkeys([commune.host, "srv-ours-2"]))
+    with pytest.raises(InputError):
+        resolve_limit(inventory, "srv-ours-2,atlantis")
     assert resolve_limit(inventory, None) is None
     with pytest.raises(InputError) as error:
         resolve_limit(inventory, "atlantis")

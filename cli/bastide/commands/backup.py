@@ -191,7 +191,7 @@ def drill_command(inventory: Path, commune: str, as_json: bool) -> None:
             differing = info.get("differing_files", []) + info.get("differing_tables", [])
             out.print(
                 _(key, service=name, snapshot=info.get("snapshot", "-"), files=info.get("files", 0),
-                  tables=info.get("tables", 0), seconds=info.get("seconds"),
+                  tables=info.get("tables", 0), records=info.get("records", 0), seconds=info.get("seconds"),
                   differing=", ".join(differing) or info.get("error", "")),
                 markup=False, highlight=False,
             )  # fmt: skip
@@ -319,13 +319,13 @@ def restore_command(
 ) -> None:
     inv = load(inventory)
     found = buckets.commune_of(inv, commune)
-    if service is not None and service not in found.services:
+    if service is not None and service not in hosts.services(inv, commune):
         raise InputError(
             Problem(
                 str(found.source),
                 "services",
                 _("restore.no_service", service=service, commune=commune),
-                _("restore.no_service.fix", services=", ".join(found.services)),
+                _("restore.no_service.fix", services=", ".join(hosts.services(inv, commune))),
             )
         )
     if path is not None and service is None:
@@ -345,6 +345,7 @@ def restore_command(
                     time=info.get("time"),
                     files=info.get("files"),
                     tables=info.get("tables"),
+                    records=info.get("records", 0),
                     differing=", ".join(info.get("differing_files", []) + info.get("differing_tables", [])),
                 ),
                 markup=False,

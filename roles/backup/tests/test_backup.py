@@ -1,6 +1,7 @@
-"""Each commune this host serves is backed up: its timer is scheduled, its keys are root's only
-and are the writer key the keyring holds (never the maintainer's), that key is refused every
-change of the bucket's protection, and the last backup succeeded recently."""
+"""Each commune this host backs up (those it serves; on the identity host, every commune's people
+too) is backed up: its timer is scheduled, its keys are root's only and are the writer key the
+keyring holds (never the maintainer's), that key is refused every change of the bucket's
+protection, and the last backup succeeded recently."""
 
 from __future__ import annotations
 
@@ -29,8 +30,13 @@ def _writer(commune: dict[str, Any]) -> Any:
         pytest.fail(f"{commune['slug']}: no backup writer key ({error}): run `bastide backup init INVENTORY`")
 
 
-def test_every_commune_has_its_backup_timer(host: Any, communes: list[dict[str, Any]]) -> None:
-    for commune in communes:
+@pytest.fixture()
+def backed_up(communes: list[dict[str, Any]], hostvars: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*communes, *hostvars.get("bastide_backup_only", [])]
+
+
+def test_every_commune_has_its_backup_timer(host: Any, backed_up: list[dict[str, Any]]) -> None:
+    for commune in backed_up:
         timer = host.service(f"bastide-backup@{commune['slug']}.timer")
         assert timer.is_enabled and timer.is_running, (
             f"{commune['slug']} is not backed up: run `bastide backup init INVENTORY`, then deploy"
@@ -38,9 +44,9 @@ def test_every_commune_has_its_backup_timer(host: Any, communes: list[dict[str, 
 
 
 def test_the_keys_on_the_host_are_the_writers_and_root_only(
-    host: Any, communes: list[dict[str, Any]]
+    host: Any, backed_up: list[dict[str, Any]]
 ) -> None:
-    for commune in communes:
+    for commune in backed_up:
         env = host.file(f"{CONFIG}/{commune['slug']}.env")
         assert env.user == "root" and env.mode == 0o600, f"{env.path}: {env.user} {oct(env.mode)}"
         with host.sudo():
@@ -49,10 +55,10 @@ def test_the_keys_on_the_host_are_the_writers_and_root_only(
         assert lines["RESTIC_REPOSITORY"] == commune["backup"]["repository"]
 
 
-def test_the_writer_key_cannot_loosen_the_protection(communes: list[dict[str, Any]]) -> None:
+def test_the_writer_key_cannot_loosen_the_protection(backed_up: list[dict[str, Any]]) -> None:
     from bastide.core.backup import buckets, policy, s3
 
-    for commune in communes:
+    for commune in backed_up:
         backup = commune["backup"]
         bucket = backup["bucket"]
         document = policy.bucket_policy(
@@ -65,10 +71,10 @@ def test_the_writer_key_cannot_loosen_the_protection(communes: list[dict[str, An
 
 
 def test_the_last_backup_succeeded_recently(
-    host: Any, communes: list[dict[str, Any]], hostvars: dict[str, Any]
+    host: Any, backed_up: list[dict[str, Any]], hostvars: dict[str, Any]
 ) -> None:
     limit = float(hostvars.get("backup_max_age_hours", 26))
-    for commune in communes:
+    for commune in backed_up:
         slug = commune["slug"]
         with host.sudo():
             since = host.file(f"{STATE}/{slug}.since")

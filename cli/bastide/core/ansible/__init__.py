@@ -27,7 +27,7 @@ def resolve_limit(inventory: Inventory, limit: str | None) -> list[str] | None:
             Problem(
                 file="--limit",
                 field="limit",
-                message=f"'{limit}' is neither a host nor a commune of this inventory",
+                message=f"'{limit}' is not a host nor a commune of this inventory, nor a list of them",
                 fix=f"use one of: {known}",
             )
         )

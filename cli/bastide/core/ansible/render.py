@@ -97,6 +97,27 @@ def _backup_vars(inventory: Inventory, commune: Any) -> dict[str, Any]:
     }
 
 
+def _directory_backups(inventory: Inventory, variables: dict[str, Any]) -> None:
+    """The identity host backs up every commune's branch of the directory into the commune's
+    own repository: beside the services of the communes it serves (``backup_extra``), and for
+    the others as communes it backs up only (``bastide_backup_only``)."""
+    assert inventory.identity is not None
+    base = inventory.identity.base_dn
+    for entry in variables["bastide_communes"]:
+        entry["backup_extra"] = [directory.backup_service(base, entry["slug"])]
+    served = {entry["slug"] for entry in variables["bastide_communes"]}
+    variables["bastide_backup_only"] = [
+        {
+            "slug": commune.slug,
+            "services": [],
+            "backup": _backup_vars(inventory, commune),
+            "backup_extra": [directory.backup_service(base, commune.slug)],
+        }
+        for commune in inventory.communes
+        if commune.slug not in served
+    ]
+
+
 def _syndicat_parts(inventory: Inventory) -> list[dict[str, Any]]:
     """The parts services run once for the syndicat (their contract's ``syndicat_part``), for
     the services some commune runs: the role, and the host the service's settings name."""
@@ -212,6 +233,7 @@ def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[st
         if inventory.identity is not None and inventory.identity.host == host.name:
             add("identity", host.name)
             hosts[host.name]["bastide_directory"] = directory.content(inventory)
+            _directory_backups(inventory, hosts[host.name])
         if communes:
             add("frontend", host.name)
         for commune in communes:
@@ -238,14 +260,17 @@ def render(inventory: Inventory, users: dict[str, str] | None = None) -> dict[st
 
 
 def hosts_for_limit(inventory: Inventory, limit: str) -> list[str]:
-    """``--limit`` takes a commune slug or a host name; a commune limits the run to its host."""
+    """``--limit`` takes commune slugs or host names, separated by commas; a commune limits the
+    run to its host. Nothing when any of them is neither."""
     names = {h.name for h in inventory.hosts}
-    if limit in names:
-        return [limit]
-    commune = next((c for c in inventory.communes if c.slug == limit), None)
-    if commune is not None:
-        return [commune.host]
-    return []
+    found: list[str] = []
+    for part in (p.strip() for p in limit.split(",")):
+        commune = next((c for c in inventory.communes if c.slug == part), None)
+        host = part if part in names else commune.host if commune is not None else None
+        if host is None:
+            return []
+        found.append(host)
+    return list(dict.fromkeys(found))
 
 
 def host_variables(rendered: dict[str, Any], host_name: str) -> dict[str, Any]:

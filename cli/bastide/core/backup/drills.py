@@ -11,7 +11,7 @@ from bastide.core.backup import hosts, records
 from bastide.core.backup.status import stamp, utc_now
 from bastide.core.inventory import Inventory
 
-KEPT = ("identical", "files", "tables", "snapshot", "time", "seconds", "error", "differing_files",
+KEPT = ("identical", "files", "tables", "records", "snapshot", "time", "seconds", "error", "differing_files",
         "differing_tables")  # fmt: skip
 
 

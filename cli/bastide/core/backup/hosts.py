@@ -1,5 +1,7 @@
-"""What ``bastide backup run|drill|prune`` and ``bastide restore`` ask of a commune's host: its
-bastide-backup tool (roles/backup), over the deploy's SSH settings."""
+"""What ``bastide backup run|drill|prune`` and ``bastide restore`` ask of the hosts that hold a
+commune's data: its bastide-backup tool (roles/backup), over the deploy's SSH settings. The
+commune's own host backs up its services; the identity host, when another, its people (the
+commune's branch of the directory), into the same repository: their records are merged."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 from typing import Any
 
 from bastide.core.ansible import remote
+from bastide.core.identity import directory
 from bastide.core.inventory import Inventory
 from bastide.errors import BastideError
 from bastide.i18n import Messages
@@ -18,28 +21,59 @@ TOOL = "/usr/local/sbin/bastide-backup"
 LONG = 6 * 3600
 
 
-def run_now(inventory: Inventory, slug: str) -> dict[str, Any]:
-    """Back the commune up now, through its systemd unit (as the timer does); its record."""
-    host = inventory.commune(slug).host
-    unit = f"bastide-backup@{slug}.service"
-    started = remote.run(inventory, host, ["systemctl", "start", unit], timeout=LONG)
-    found = status(inventory, slug)
-    if started.returncode != 0 and not found:
-        # Refused before any record (a fresh server that has not restored yet): the tool's words.
-        said = remote.run(
-            inventory, host, ["journalctl", f"_SYSTEMD_UNIT={unit}", "--lines", "2", "--output", "cat"]
-        )
-        reason = " / ".join(said.stdout.strip().splitlines()[-2:]) or remote.reason(started)
-        raise BastideError(_("host.failed", host=host, reason=reason))
+def data_hosts(inventory: Inventory, slug: str) -> list[str]:
+    """The hosts that back the commune up: its own, then the identity host (its people)."""
+    found = [inventory.commune(slug).host]
+    if inventory.identity is not None and inventory.identity.host not in found:
+        found.append(inventory.identity.host)
     return found
 
 
-def status(inventory: Inventory, slug: str) -> dict[str, Any]:
-    host = inventory.commune(slug).host
+def services(inventory: Inventory, slug: str) -> list[str]:
+    """What ``restore --service`` may name: the commune's services, and its people's directory."""
+    names = list(inventory.commune(slug).services)
+    return [*names, directory.BACKUP_SERVICE] if inventory.identity is not None else names
+
+
+def run_now(inventory: Inventory, slug: str) -> dict[str, Any]:
+    """Back the commune up now on each of its hosts, through the systemd unit (as the timer
+    does); their merged record."""
+    unit = f"bastide-backup@{slug}.service"
+    for host in data_hosts(inventory, slug):
+        started = remote.run(inventory, host, ["systemctl", "start", unit], timeout=LONG)
+        if started.returncode != 0 and not _status(inventory, host, slug):
+            # Refused before any record (a fresh server that has not restored yet): its words.
+            said = remote.run(
+                inventory, host, ["journalctl", f"_SYSTEMD_UNIT={unit}", "--lines", "2", "--output", "cat"]
+            )
+            reason = " / ".join(said.stdout.strip().splitlines()[-2:]) or remote.reason(started)
+            raise BastideError(_("host.failed", host=host, reason=reason))
+    return status(inventory, slug)
+
+
+def _status(inventory: Inventory, host: str, slug: str) -> dict[str, Any]:
     done = remote.run(inventory, host, [TOOL, "status", slug])
     if done.returncode != 0:
         raise BastideError(_("host.failed", host=host, reason=remote.reason(done)))
     return dict(json.loads(done.stdout or "{}"))
+
+
+def status(inventory: Inventory, slug: str) -> dict[str, Any]:
+    """The last run's record, of every host of the commune together: successful only if each
+    host's was, as old as the oldest (a host that never ran leaves it without a success)."""
+    found = [_status(inventory, host, slug) for host in data_hosts(inventory, slug)]
+    if not any(found):
+        return {}
+    merged: dict[str, Any] = {"commune": slug, "services": {}}
+    for record in found:
+        merged["services"].update(record.get("services") or {})
+    merged["ok"] = all(record.get("ok", False) for record in found)
+    successes = [record.get("last_success") for record in found]
+    merged["last_success"] = None if None in successes else min(successes)
+    for key, pick in (("started", min), ("finished", max)):
+        stamps = [record[key] for record in found if record.get(key)]
+        merged[key] = pick(stamps) if stamps else None
+    return merged
 
 
 def restore(
@@ -51,12 +85,28 @@ def restore(
     for flag, value in (("--service", service), ("--path", path), ("--at", at)):
         if value:
             options += [flag, value]
-    return _report(inventory, slug, "restore", *options)
+    hosts = data_hosts(inventory, slug)
+    if service is not None:
+        hosts = hosts[1:] if service == directory.BACKUP_SERVICE and len(hosts) > 1 else hosts[:1]
+    return _merged([_report(inventory, host, slug, "restore", *options) for host in hosts])
 
 
-def _report(inventory: Inventory, slug: str, action: str, *options: str) -> dict[str, Any]:
+def _merged(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reports of the commune's hosts as one: the services of each, the time of all."""
+    merged = dict(reports[0])
+    merged["services"] = {
+        name: info for report in reports for name, info in (report.get("services") or {}).items()
+    }
+    for key in ("seconds", "rto_seconds"):
+        if key in merged:
+            merged[key] = round(sum(report.get(key, 0) for report in reports), 1)
+    if "ok" in merged:
+        merged["ok"] = all(report.get("ok", False) for report in reports)
+    return merged
+
+
+def _report(inventory: Inventory, host: str, slug: str, action: str, *options: str) -> dict[str, Any]:
     """The JSON report of a tool action that says what it did even when it failed (exit 1)."""
-    host = inventory.commune(slug).host
     done = remote.run(inventory, host, [TOOL, action, slug, *options], timeout=LONG)
     try:
         return dict(json.loads(done.stdout))
@@ -67,10 +117,10 @@ def _report(inventory: Inventory, slug: str, action: str, *options: str) -> dict
 
 
 def drill(inventory: Inventory, slug: str) -> dict[str, Any]:
-    """Every service's newest snapshot restored aside on the commune's host and compared."""
-    return _report(inventory, slug, "drill")
+    """Every service's newest snapshot restored aside on the hosts of the commune and compared."""
+    return _merged([_report(inventory, host, slug, "drill") for host in data_hosts(inventory, slug)])
 
 
-def current_key(inventory: Inventory, slug: str) -> str | None:
-    """The id of the repository key the host opens the commune's repository with."""
-    return _report(inventory, slug, "key").get("id")
+def current_keys(inventory: Inventory, slug: str) -> set[str | None]:
+    """The ids of the repository keys the commune's hosts open its repository with."""
+    return {_report(inventory, host, slug, "key").get("id") for host in data_hosts(inventory, slug)}

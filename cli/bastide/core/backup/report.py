@@ -12,6 +12,7 @@ import jinja2
 
 from bastide.core.backup import buckets
 from bastide.core.backup import status as backup_status
+from bastide.core.identity import directory
 from bastide.core.inventory import Inventory, catalogue
 from bastide.i18n import t_in
 from bastide.paths import templates_dir
@@ -58,7 +59,8 @@ def problem_text(code: str, lang: str) -> str:
 def _content(backed: dict[str, Any]) -> dict[str, Any]:
     """What the last backup of a service held: files, and tables with their rows."""
     tables = [count for database in (backed.get("tables") or {}).values() for count in database.values()]
-    return {"files": backed.get("files"), "tables": len(tables), "rows": sum(tables)}
+    entries = sum((backed.get("records") or {}).values())
+    return {"files": backed.get("files"), "tables": len(tables), "rows": sum(tables), "records": entries}
 
 
 def render(inventory: Inventory, row: dict[str, Any], lang: str = "fr") -> str:
@@ -89,6 +91,17 @@ def render(inventory: Inventory, row: dict[str, Any], lang: str = "fr") -> str:
                 }
                 for name in commune.services
                 if name in services
+            ]
+            + [
+                {
+                    "name": name,
+                    "description": t_in(lang, "backup", "report.directory"),
+                    "ok": info.get("ok"),
+                    **_content(info),
+                    "drill": ((row["last_drill"] or {}).get("services") or {}).get(name),
+                }
+                for name, info in row["services"].items()
+                if name == directory.BACKUP_SERVICE
             ],
             target=target,
             provider=provider.label,

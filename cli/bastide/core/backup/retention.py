@@ -63,8 +63,8 @@ def _service(snapshot: dict[str, Any]) -> str:
 def _old_keys(
     inventory: Inventory, target: buckets.Target, keyring: Any, dry_run: bool
 ) -> tuple[list[str], str | None]:
-    """The repository keys other than the keyring's, removed when the host uses the keyring's
-    too: removing the key a host still opens the repository with would stop its backups."""
+    """The repository keys other than the keyring's, removed when the commune's hosts use the
+    keyring's too: removing the key a host still opens the repository with would stop its backups."""
     done = repository.restic(target, keyring, "key", "list", "--json")
     if done.returncode != 0:
         raise repository.failed(target, done)
@@ -73,7 +73,7 @@ def _old_keys(
     others = [k["id"] for k in listed if not k.get("current")]
     if not others:
         return [], None
-    if hosts.current_key(inventory, target.commune) != ours:
+    if hosts.current_keys(inventory, target.commune) != {ours}:
         return [], "host-not-rekeyed"
     if not dry_run:
         for key in others:

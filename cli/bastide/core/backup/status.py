@@ -21,7 +21,7 @@ PROBLEMS = (
     "check-failed", "check-stale", "never-drilled", "drill-failed", "drill-stale", "lock-expired",
 )  # fmt: skip
 # What the status shows of each service's last backup (the host's record).
-SERVICE_FACTS = ("ok", "snapshot", "files", "bytes", "tables", "error")
+SERVICE_FACTS = ("ok", "snapshot", "files", "bytes", "tables", "records", "error")
 
 
 def utc_now() -> dt.datetime:

@@ -33,6 +33,9 @@ SYNDICAT_SCOPE = "_syndicat"
 
 COUNCIL_GROUP = "conseil-municipal"
 
+# The commune's people in its backup plan (backup_service): what `restore --service` names.
+BACKUP_SERVICE = "directory"
+
 
 def split_name(name: str) -> tuple[str, str]:
     """(given name, surname) of a full name: the last word is taken as the surname, which is
@@ -97,4 +100,32 @@ def content(inventory: Inventory) -> dict[str, Any]:
             }
             for commune in inventory.communes
         ]
+    }
+
+
+def branch_dn(base_dn: str, slug: str) -> str:
+    return f"ou={slug},ou=communes,{base_dn}"
+
+
+def backup_service(base_dn: str, slug: str) -> dict[str, Any]:
+    """The commune's people in its own backups (docs/backups.md): on the identity host, its
+    branch exported by slapcat (slapd's MDB gives it a consistent read, nothing to stop) and
+    brought back by bastide-directory-restore (roles/directory), in the shape of a service of
+    the backup plan."""
+    branch = branch_dn(base_dn, slug)
+    return {
+        "name": BACKUP_SERVICE,
+        "directories": [],
+        "databases": [],
+        "exports": [
+            {
+                "file": "directory.ldif",
+                "command": f"slapcat -b '{base_dn}' -o ldif-wrap=no -H 'ldap:///{branch}??sub'",
+                "restore": f"/usr/local/sbin/bastide-directory-restore '{base_dn}' '{branch}' {{file}}",
+            }
+        ],
+        "quiesce": "",
+        "resume": "",
+        "restore": "",
+        "path_root": "",
     }
