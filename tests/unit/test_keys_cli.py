@@ -90,6 +90,9 @@ def test_lifecycle_without_a_value_in_any_output(cli: Cli, inventory: Path, tmp_
     assert "bastide deploy" in rotated.output and "--limit ours-les-bains" in rotated.output
     after = all_values(inventory)
     assert len(set(before) ^ set(after)) == 2  # exactly one value changed
+    # A commune away from the identity host: the directory holds its reader's password.
+    away = cli("keys", "rotate", inventory, "anse-aux-ours", "directory-reader", "--no-deploy")
+    assert "--limit anse-aux-ours,srv-ours-1" in away.output
     cli("keys", "rotate", inventory, "atlantis", "--no-deploy", expect=2)
     cli("keys", "rotate", inventory, "ours-les-bains", "ldap-whoami", "--no-deploy", expect=2)
     cli("keys", "rotate", inventory, "anse-aux-ours", "--no-deploy")

@@ -214,7 +214,11 @@ def rotate_command(inventory: Path, commune: str, secrets: tuple[str, ...], no_d
     for name in rotated:
         out.print(f"  ↻ {commune}/{name}")
     out.print(_("cli.rotated", count=len(rotated), commune=commune))
-    limit = None if commune == SYNDICAT_SCOPE else commune
+    from bastide.core.backup.hosts import data_hosts
+
+    # The commune's host, and the identity host: its people's directory holds the commune's
+    # reader password, and backs them up with the commune's repository password.
+    limit = None if commune == SYNDICAT_SCOPE else ",".join([commune, *data_hosts(loaded, commune)[1:]])
     if no_deploy:
         out.print(_("cli.deploy_needed", inventory=inventory, limit=f" --limit {limit}" if limit else ""))
         return
