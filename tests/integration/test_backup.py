@@ -35,6 +35,7 @@ pytestmark = pytest.mark.usefixtures("converged")
 OURS = "ours-les-bains"  # drive, calendars and booking (a database)
 OTHER = "anse-aux-ours"
 DRIVE = "/var/lib/bastide-drive"
+PSESSIONS = "/var/lib/lemonldap-ng/psessions"
 YEAR_AGO = "2025-12-01 00:00:00"
 RUN = int(time.time())
 
@@ -221,24 +222,41 @@ def _basic(env: Env, slug: str, login: str, password: str) -> int:
     return status
 
 
+def _portal_session(host: Any, login: str) -> tuple[str, str]:
+    """The person's persistent session on the portal (their second factors): its file, its sha256."""
+    with host.sudo():
+        found = host.check_output(f"grep -rlE '\"_session_uid\": ?\"{login}\"' {PSESSIONS}").split()
+        assert len(found) == 1, found
+        return found[0], host.file(found[0]).sha256sum
+
+
 def test_the_directory_restored_brings_back_the_passwords_people_had(deploy_env: Env) -> None:
     """An agent's password at the backup works again once their commune's branch is restored,
-    the one set since does not; another commune's person keeps the password set meanwhile (its
-    branch is kept as it is). Neither password was tried over Basic before the restore: the
-    sign-on handler's cache plays no part."""
+    the one set since does not, and their persistent session on the portal (where their TOTP
+    apps are enrolled) is back as it was; another commune's person keeps the password set
+    meanwhile (its branch is kept as it is). Neither password was tried over Basic before the
+    restore: the sign-on handler's cache plays no part."""
     inventory = deploy_env["BASTIDE_INVENTORY"]
+    found = _inventory(deploy_env)
+    assert found.identity is not None and found.identity.host == found.commune(OURS).host
+    people = _host(deploy_env, OURS)  # the identity host
     ours, other = _person(deploy_env, OURS), _person(deploy_env, OTHER, but=("joel.saint-prix",))
     backed, since, kept = f"Sauvegarde-{RUN}-Avant", f"Sauvegarde-{RUN}-Depuis", f"Voisine-{RUN}-Gardee"
     with lab_names(deploy_env):
         change_password(deploy_env, OURS, ours, one_time_password(deploy_env, OURS, ours), backed)
         run = json.loads(bastide("backup", "run", inventory, OURS, "--json", env=deploy_env).stdout)
         assert run["ok"] and run["services"]["directory"]["ok"], run
+        assert run["services"]["directory"]["records"]["portal-sessions.txt"] >= 2, "the agent's session"
+        session = _portal_session(people, ours)
+        with people.sudo():
+            people.check_output(f"rm {session[0]}")  # their second factors lost
         # As after a forgotten password: a one-time password given, a new one chosen.
         change_password(deploy_env, OURS, ours, one_time_password(deploy_env, OURS, ours), since)
         change_password(deploy_env, OTHER, other, one_time_password(deploy_env, OTHER, other), kept)
         result = bastide("restore", inventory, OURS, "--service", "directory", "--json", env=deploy_env)
         report = json.loads(result.stdout)["services"]["directory"]
         assert report["identical"] and report["records"] > 3, report
+        assert _portal_session(people, ours) == session, "their portal session as it was at the backup"
         assert _basic(deploy_env, OURS, ours, backed) == 200, "the password of the backup"
         assert _basic(deploy_env, OURS, ours, since) == 401, "the password set after the backup"
         assert _basic(deploy_env, OTHER, other, kept) == 200, "another commune's people are untouched"

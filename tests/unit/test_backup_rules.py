@@ -157,23 +157,64 @@ def test_the_identity_host_backs_up_every_communes_people_into_its_repository() 
     for slug, plan in plans.items():
         names = [s["name"] for s in plan["services"]]
         assert names.count("directory") == 1 and (len(names) > 1) == (slug in served), (slug, names)
-        (export,) = next(s for s in plan["services"] if s["name"] == "directory")["exports"]
+        entries, sessions = next(s for s in plan["services"] if s["name"] == "directory")["exports"]
         branch = f"ou={slug},ou=communes,{inventory.identity.base_dn}"
-        assert f"ldap:///{branch}??sub" in export["command"] and f"'{branch}'" in export["restore"]
+        assert f"ldap:///{branch}??sub" in entries["command"] and f"'{branch}'" in entries["restore"]
+        assert "bastide-portal-sessions export" in sessions["command"]
+        assert f"'{branch}'" in sessions["restore"]
+
+
+def _host_tool(role: str, name: str) -> Any:
+    import importlib.machinery
+    import importlib.util
+
+    path = DEMO.parents[1] / "roles" / role / "files" / name
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(path))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    tool = importlib.util.module_from_spec(spec)
+    loader.exec_module(tool)
+    return tool
+
+
+def test_a_communes_people_keep_their_second_factors_through_a_restore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The portal's persistent sessions (TOTP enrolments) of the branch's people only are
+    exported; a restore writes them back as they were and drops those made since."""
+    import json
+
+    tool = _host_tool("sso", "bastide-portal-sessions")
+    sessions = tmp_path / "psessions"
+    (sessions / "lock").mkdir(parents=True)
+    monkeypatch.setattr(tool, "PSESSIONS", sessions)
+    monkeypatch.setattr(tool, "people", lambda base, branch: {"marie", "paul"})
+    for name, uid in (("a1", "marie"), ("b2", "voisin"), ("c3", "paul")):
+        (sessions / name).write_text(json.dumps({"_session_uid": uid, "_2fDevices": f"[totp {uid}]"}))
+    branch = "ou=ours,ou=communes,dc=x"
+    assert tool.export("dc=x", branch) == 0
+    exported = capsys.readouterr().out
+    backup = tmp_path / "portal-sessions.txt"
+    backup.write_text(exported)
+    blocks = exported.split("\n\n")
+    assert blocks[0] == f"branch: {branch}"
+    assert [b.split("\n")[0] for b in blocks[1:]] == ["file: a1", "file: c3"], "the branch's people only"
+    (sessions / "a1").write_text(json.dumps({"_session_uid": "marie", "_2fDevices": "[]"}))  # lost her TOTP
+    (sessions / "c3").unlink()
+    (sessions / "d4").write_text(json.dumps({"_session_uid": "paul", "_2fDevices": "[new]"}))
+    assert tool.restore("dc=x", branch, backup) == 0
+    assert sorted(p.name for p in sessions.iterdir() if p.is_file()) == ["a1", "b2", "c3"]
+    assert "[totp marie]" in (sessions / "a1").read_text(), "her TOTP app as enrolled"
+    assert "[totp voisin]" in (sessions / "b2").read_text(), "another commune's people untouched"
+    backup.write_text("branch: ou=other,ou=communes,dc=x\n")
+    with pytest.raises(tool.Failed):
+        tool.restore("dc=x", branch, backup)
 
 
 def test_a_communes_branch_restored_keeps_every_other_branch() -> None:
     """bastide-directory-restore rebuilds the database from the other branches as they are now
     and the commune's as backed up; an LDIF that strays out of the branch is refused."""
-    import importlib.machinery
-    import importlib.util
-
-    path = DEMO.parents[1] / "roles" / "directory" / "files" / "bastide-directory-restore"
-    loader = importlib.machinery.SourceFileLoader("bastide_directory_restore", str(path))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    tool = importlib.util.module_from_spec(spec)
-    loader.exec_module(tool)
+    tool = _host_tool("directory", "bastide-directory-restore")
     branch = "ou=ours,ou=communes,dc=x"
     assert tool.within("uid=a,ou=people,OU=ours,ou=communes,dc=x", branch) and tool.within(branch, branch)
     assert not tool.within("uid=a,ou=people,ou=bours,ou=communes,dc=x", branch)

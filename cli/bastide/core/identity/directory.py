@@ -110,8 +110,9 @@ def branch_dn(base_dn: str, slug: str) -> str:
 def backup_service(base_dn: str, slug: str) -> dict[str, Any]:
     """The commune's people in its own backups (docs/backups.md): on the identity host, its
     branch exported by slapcat (slapd's MDB gives it a consistent read, nothing to stop) and
-    brought back by bastide-directory-restore (roles/directory), in the shape of a service of
-    the backup plan."""
+    brought back by bastide-directory-restore (roles/directory), and their persistent sessions
+    on the portal (roles/sso's bastide-portal-sessions), in the shape of a service of the
+    backup plan."""
     branch = branch_dn(base_dn, slug)
     return {
         "name": BACKUP_SERVICE,
@@ -122,7 +123,13 @@ def backup_service(base_dn: str, slug: str) -> dict[str, Any]:
                 "file": "directory.ldif",
                 "command": f"slapcat -b '{base_dn}' -o ldif-wrap=no -H 'ldap:///{branch}??sub'",
                 "restore": f"/usr/local/sbin/bastide-directory-restore '{base_dn}' '{branch}' {{file}}",
-            }
+            },
+            # After the branch: their persistent sessions on the portal (TOTP enrolments).
+            {
+                "file": "portal-sessions.txt",
+                "command": f"/usr/local/sbin/bastide-portal-sessions export '{base_dn}' '{branch}'",
+                "restore": f"/usr/local/sbin/bastide-portal-sessions restore '{base_dn}' '{branch}' {{file}}",
+            },
         ],
         "quiesce": "",
         "resume": "",
