@@ -454,11 +454,13 @@ def tampered(deploy_env: Env) -> dict[str, Any]:
     time.sleep(1.5)
     target = _target(deploy_env, OTHER)
     writer = _client(deploy_env, OTHER, "writer")
-    packs = [o["Key"] for o in writer.list_objects_v2(Bucket=target.bucket, Prefix="data/")["Contents"]]
-    body = b"ransomware was here" * 100
-    md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+    packs = writer.list_objects_v2(Bucket=target.bucket, Prefix="data/")["Contents"]
     for pack in packs:  # every one: whatever the drill reads is damaged
-        writer.put_object(Bucket=target.bucket, Key=pack, Body=body, ContentMD5=md5)
+        # Encrypted in place, as ransomware does: same size, other bytes. (A shorter body would
+        # also be caught, but restic 0.14 retries a short read for 40 s before it gives up.)
+        body = os.urandom(pack["Size"])
+        md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+        writer.put_object(Bucket=target.bucket, Key=pack["Key"], Body=body, ContentMD5=md5)
     return {"clean": clean, "backed": backed, "packs": len(packs)}
 
 
