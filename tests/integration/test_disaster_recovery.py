@@ -98,17 +98,7 @@ def disaster(deploy_env: Env) -> Iterator[dict[str, Any]]:
         lost = time.monotonic()
         bastide("lab", "replace", address)  # the lab's own state: the test process's environment
         fresh = subprocess.run(
-            [
-                *_lab_ssh(address),
-                "test",
-                "!",
-                "-e",
-                "/var/lib/bastide-drive",
-                "-a",
-                "!",
-                "-e",
-                "/var/lib/ldap/data.mdb",
-            ],
+            [*_lab_ssh(address), "test ! -e /var/lib/bastide-drive -a ! -e /var/lib/ldap/data.mdb"],
             capture_output=True,
             check=False,
         )
@@ -120,16 +110,10 @@ def disaster(deploy_env: Env) -> Iterator[dict[str, Any]]:
         bastide("deploy", inventory_dir, "--limit", host, env=deploy_env)
         deployed = time.monotonic()
         early = bastide("backup", "run", inventory_dir, COMMUNE, "--json", env=deploy_env, check=False)
-        # Its communes whole; the others' people, whose branches of the directory it held.
-        restored = {
-            slug: json.loads(bastide("restore", inventory_dir, slug, "--json", env=deploy_env).stdout)
-            for slug in communes
-        }
-        people = ("--service", "directory", "--json")
-        restored |= {
-            slug: json.loads(bastide("restore", inventory_dir, slug, *people, env=deploy_env).stdout)
-            for slug in elsewhere
-        }
+        # Everything it held: its communes whole, and the others' people (their branches of the
+        # directory), each from its commune's backups.
+        back = json.loads(bastide("restore", inventory_dir, "--host", host, "--json", env=deploy_env).stdout)
+        restored = back["communes"]
         done = time.monotonic()
         timings = {
             "host": host,
@@ -178,6 +162,7 @@ def test_every_service_of_every_commune_comes_back_as_recorded(
             assert services["drive"]["files"] > 0 and services["calendars"]["files"] > 0
             assert services["rdv"]["tables"] > 5
         assert 0 < disaster["restored"][slug]["seconds"] <= disaster["restore_seconds"]
+    assert set(disaster["restored"]) == {*disaster["communes"], *disaster["elsewhere"]}
     assert 0 < disaster["restore_seconds"] < disaster["rto_seconds"]
 
 

@@ -103,7 +103,7 @@ def test_the_report_tells_the_mayor_in_french_what_is_protected_and_when_it_was_
     assert "Documents de la commune" in text and "12 fichiers" in text
     assert "restauré à l'identique en 1 min 20 s" in text and "restauré à l'identique en 45 s" in text
     assert "une base de données : 2 tables, 7 lignes" in text
-    assert "Les personnes de la commune dans l'annuaire" in text and "14 entrées d'annuaire" in text
+    assert "Les personnes de la commune dans l'annuaire" in text and "14 enregistrements" in text
     assert "vallee-ours-sauvegardes-ours-les-bains" in text
     assert page.fetched == [], "the page fetches nothing: it is mailed and archived"
 

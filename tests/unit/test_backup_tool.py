@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -91,7 +92,8 @@ def test_a_fresh_server_refuses_to_back_up_over_the_communes_backups(
     monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
     monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
     monkeypatch.setattr(tool, "plan", lambda slug: {"services": [{"name": "svc", "directories": []}]})
-    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: [{"id": "old", "time": "2026-12-01"}])
+    old = [{"id": "old", "time": "2026-12-01", "tags": ["service:svc"]}]
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: old)
     backed: list[str] = []
     monkeypatch.setattr(tool, "backup_service", lambda slug, service: backed.append(slug) or {"ok": True})
     assert tool.run("ville") == 1 and not backed
@@ -185,8 +187,40 @@ def test_only_the_servers_own_services_make_it_fresh_over_backups(
     """The identity host backs up the commune's people into the repository its own server fills:
     the server's snapshots do not make a first backup of the people a refused one."""
     monkeypatch.setattr(tool, "plan", lambda slug: {"services": [{"name": "directory"}]})
-    held = {"drive": [{"id": "d"}], "directory": []}
-    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: held.get(service or "", []))
+    held = [{"id": "d", "tags": ["service:drive"]}]
+    asked: list[str | None] = []
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: asked.append(service) or held)
     assert not tool.fresh_over_backups("ville")
-    held["directory"] = [{"id": "p"}]
+    held.append({"id": "p", "tags": ["service:directory"]})
     assert tool.fresh_over_backups("ville")
+    assert asked == [None, None], "one listing of the repository, not one per service"
+
+
+def test_a_rotated_password_is_added_once_as_a_key_through_the_lock_retries(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """keys rotate: each host of the commune opens the repository with the password it holds and
+    adds the new one, unless another host (the identity host, for its people) did already."""
+    monkeypatch.setattr(tool, "CONFIG", tmp_path / "config")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "state").mkdir()
+    (tmp_path / "config" / "ville.env").write_text("RESTIC_PASSWORD=old\n")
+    keys = {"old"}
+    asked: list[tuple[str | None, tuple[str, ...]]] = []
+
+    def restic(slug: str, *args: str, check: bool = True, password: str | None = None) -> Any:
+        asked.append((password, args))
+        if args[:2] == ("key", "add"):
+            keys.add(Path(args[-1]).read_text().strip())
+        opens = (password or "old") in keys
+        said = "" if opens else "wrong password"
+        return subprocess.CompletedProcess(["restic", *args], 0 if opens else 1, "", said)
+
+    monkeypatch.setattr(tool, "restic", restic)
+    monkeypatch.setattr("sys.stdin", io.StringIO("new\n"))
+    assert tool.rekey("ville") == 0 and capsys.readouterr().out == "rekeyed\n"
+    assert keys == {"old", "new"}
+    assert asked[1] == ("new", ("cat", "config")), "the new password tried through the helper (lock retries)"
+    monkeypatch.setattr("sys.stdin", io.StringIO("new\n"))
+    assert tool.rekey("ville") == 0 and capsys.readouterr().out == "unchanged\n"
+    assert sum(args[:2] == ("key", "add") for _, args in asked) == 1, "another host's rekey adds nothing"

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from bastide.console import emit_json, out
 from bastide.core import keys
 from bastide.core.backup import buckets, credentials, drills, hosts, recovery, report, retention
 from bastide.core.backup import status as backup_status
-from bastide.core.inventory import load
+from bastide.core.inventory import Inventory, load
 from bastide.errors import EXIT_FAILED, InputError, Problem
 from bastide.i18n import Messages
 
@@ -309,23 +310,39 @@ def report_command(inventory: Path, communes: tuple[str, ...], output: Path, lan
 
 @click.command("restore", help=_("cmd.restore.help"))
 @inventory_argument
-@click.argument("commune")
+@click.argument("commune", required=False)
+@click.option("--host", "host", metavar="HOST", help=_("opt.restore_host"))
 @click.option("--service", metavar="SERVICE", help=_("opt.service"))
 @click.option("--path", "path", metavar="PATH", help=_("opt.path"))
 @click.option("--at", metavar="TIME", help=_("opt.at"))
 @json_option
 def restore_command(
-    inventory: Path, commune: str, service: str | None, path: str | None, at: str | None, as_json: bool
+    inventory: Path,
+    commune: str | None,
+    host: str | None,
+    service: str | None,
+    path: str | None,
+    at: str | None,
+    as_json: bool,
 ) -> None:
     inv = load(inventory)
+    if (commune is None) == (host is None):
+        raise InputError(
+            Problem("COMMUNE", "", _("restore.commune_or_host"), _("restore.commune_or_host.fix"))
+        )
+    if host is not None:
+        _restore_host(inv, host, service or path, at, as_json)
+        return
+    assert commune is not None
     found = buckets.commune_of(inv, commune)
-    if service is not None and service not in hosts.services(inv, commune):
+    restorable = hosts.services(inv, commune)
+    if service is not None and service not in restorable:
         raise InputError(
             Problem(
                 str(found.source),
                 "services",
                 _("restore.no_service", service=service, commune=commune),
-                _("restore.no_service.fix", services=", ".join(hosts.services(inv, commune))),
+                _("restore.no_service.fix", services=", ".join(restorable)),
             )
         )
     if path is not None and service is None:
@@ -336,31 +353,64 @@ def restore_command(
     if as_json:
         emit_json(report)
     else:
-        for name, info in sorted((report.get("services") or {}).items()):
-            key = "restore.identical" if info.get("identical") else "restore.differs"
-            out.print(
-                _(
-                    key,
-                    service=name,
-                    time=info.get("time"),
-                    files=info.get("files"),
-                    tables=info.get("tables"),
-                    records=info.get("records", 0),
-                    differing=", ".join(info.get("differing_files", []) + info.get("differing_tables", [])),
-                ),
-                markup=False,
-                highlight=False,
-            )
-        if report.get("seconds") is not None:
-            out.print(
-                _("restore.seconds", commune=commune, seconds=report["seconds"]),
-                markup=False,
-                highlight=False,
-            )
-        if report.get("error"):
-            out.print(report["error"], markup=False, highlight=False)
-    if not report.get("services") or not all(s.get("identical") for s in report["services"].values()):
+        _print_restored(commune, report)
+    if not _identical(report):
         sys.exit(EXIT_FAILED)
+
+
+def _restore_host(inv: Inventory, host: str, narrowed: str | None, at: str | None, as_json: bool) -> None:
+    """``restore --host``: every commune's data the host held, after the host was lost."""
+    if narrowed is not None:
+        raise InputError(Problem("--host", "host", _("restore.host_whole"), _("restore.host_whole.fix")))
+    if host not in {h.name for h in inv.hosts}:
+        raise InputError(
+            Problem(
+                str(inv.root / "syndicat.yml"),
+                "hosts",
+                _("restore.no_host", host=host),
+                _("restore.no_host.fix", hosts=", ".join(h.name for h in inv.hosts)),
+            )
+        )
+    report = hosts.restore_host(inv, host, at)
+    if as_json:
+        emit_json(report)
+    else:
+        for slug, restored in report["communes"].items():
+            _print_restored(slug, restored)
+        out.print(
+            _("restore.host_seconds", host=host, communes=len(report["communes"]), seconds=report["seconds"]),
+            markup=False,
+            highlight=False,
+        )
+    if not report["communes"] or not all(_identical(r) for r in report["communes"].values()):
+        sys.exit(EXIT_FAILED)
+
+
+def _identical(report: dict[str, Any]) -> bool:
+    return bool(report.get("services")) and all(s.get("identical") for s in report["services"].values())
+
+
+def _print_restored(commune: str, report: dict[str, Any]) -> None:
+    for name, info in sorted((report.get("services") or {}).items()):
+        key = "restore.identical" if info.get("identical") else "restore.differs"
+        out.print(
+            _(
+                key,
+                service=name,
+                time=info.get("time"),
+                files=info.get("files"),
+                tables=info.get("tables"),
+                records=info.get("records", 0),
+                differing=", ".join(info.get("differing_files", []) + info.get("differing_tables", [])),
+            ),
+            markup=False,
+            highlight=False,
+        )
+    if report.get("seconds") is not None:
+        said = _("restore.seconds", commune=commune, seconds=report["seconds"])
+        out.print(said, markup=False, highlight=False)
+    if report.get("error"):
+        out.print(report["error"], markup=False, highlight=False)
 
 
 def register(main: click.Group) -> None:

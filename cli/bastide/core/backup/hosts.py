@@ -91,6 +91,26 @@ def restore(
     return _merged([_report(inventory, host, slug, "restore", *options) for host in hosts])
 
 
+def held_by(inventory: Inventory, host: str) -> list[str]:
+    """The communes whose data the host holds: those it serves, and every commune's people on
+    the identity host."""
+    return [c.slug for c in inventory.communes if host in data_hosts(inventory, c.slug)]
+
+
+def restore_host(inventory: Inventory, host: str, at: str | None) -> dict[str, Any]:
+    """Everything the host held brought back on it, commune by commune (a fresh server after a
+    disaster): the services of each commune it runs, not what the commune's other host keeps."""
+    options = ["--at", at] if at else []
+    communes = {
+        slug: _report(inventory, host, slug, "restore", *options) for slug in held_by(inventory, host)
+    }
+    return {
+        "host": host,
+        "communes": communes,
+        "seconds": round(sum(report.get("seconds", 0) for report in communes.values()), 1),
+    }
+
+
 def _merged(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """The reports of the commune's hosts as one: the services of each, the time of all."""
     merged = dict(reports[0])

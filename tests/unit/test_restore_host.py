@@ -1,0 +1,89 @@
+"""`bastide restore --host`: after a host was lost and deployed again, everything it held comes
+back on it — its communes, and every commune's people when it is the identity host — and only
+what it held (the other host's services of a commune are not rolled back)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bastide.commands import main
+from bastide.core.backup import hosts
+from bastide.core.inventory import load
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "inventories" / "demo"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner(env={"COLUMNS": "400", "LANG": "en_GB.UTF-8"}).invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What each host's backup tool was asked to restore, each answering a full restore."""
+    calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def report(inventory: Any, host: str, slug: str, action: str, *options: str) -> dict[str, Any]:
+        calls.append((host, slug, options))
+        services = {"drive": {"identical": True, "files": 3, "tables": 0, "time": "2026-12-04T01:00:00Z"}}
+        return {"commune": slug, "services": services, "seconds": 2.5}
+
+    monkeypatch.setattr(hosts, "_report", report)
+    return calls
+
+
+def test_the_identity_host_holds_every_communes_people_and_its_own_communes() -> None:
+    inventory = load(DEMO)
+    assert inventory.identity is not None
+    identity = inventory.identity.host
+    assert hosts.held_by(inventory, identity) == [c.slug for c in inventory.communes]
+    other = next(h.name for h in inventory.hosts if h.name != identity)
+    assert hosts.held_by(inventory, other) == [c.slug for c in inventory.communes if c.host == other]
+
+
+def test_restore_host_asks_the_lost_host_alone_for_each_commune_it_held(
+    asked: list[tuple[str, str, tuple[str, ...]]],
+) -> None:
+    inventory = load(DEMO)
+    other = next(h.name for h in inventory.hosts if inventory.identity and h.name != inventory.identity.host)
+    report = hosts.restore_host(inventory, other, "2026-12-04T00:00:00Z")
+    held = [c.slug for c in inventory.communes if c.host == other]
+    assert list(report["communes"]) == held and report["seconds"] == 2.5 * len(held)
+    at = ("--at", "2026-12-04T00:00:00Z")
+    assert asked == [(other, slug, at) for slug in held], "never the identity host"
+
+
+def test_the_cli_restores_a_host_and_says_what_came_back(
+    asked: list[tuple[str, str, tuple[str, ...]]],
+) -> None:
+    inventory = load(DEMO)
+    assert inventory.identity is not None
+    result = run("restore", DEMO, "--host", inventory.identity.host, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert set(report["communes"]) == {c.slug for c in inventory.communes}
+    text = run("restore", DEMO, "--host", inventory.identity.host)
+    assert text.exit_code == 0 and f"{len(inventory.communes)} communes' data restored in" in text.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ((), "name one commune, or --host HOST"),
+        (("ours-les-bains", "--host", "srv-ours-1"), "name one commune, or --host HOST"),
+        (("--host", "srv-ours-9"), "the inventory has no host srv-ours-9"),
+        (("--host", "srv-ours-1", "--service", "drive"), "--service and --path choose within one commune"),
+    ],
+)
+def test_a_restore_that_names_no_commune_or_host_or_both_is_refused(
+    asked: list[tuple[str, str, tuple[str, ...]]], args: tuple[str, ...], said: str
+) -> None:
+    result = run("restore", DEMO, *args)
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
+    assert not asked, "no host was asked anything"
