@@ -91,13 +91,14 @@ def test_a_fresh_server_refuses_to_back_up_over_the_communes_backups(
     (the nightly timer) would make empty snapshots the newest, the ones a restore takes."""
     monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
     monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
-    monkeypatch.setattr(tool, "plan", lambda slug: {"services": [{"name": "svc", "directories": []}]})
+    plan = {"host": "srv-ville-1", "services": [{"name": "svc", "directories": []}]}
+    monkeypatch.setattr(tool, "plan", lambda slug: plan)
     old = [{"id": "old", "time": "2026-12-01", "tags": ["service:svc"]}]
     monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: old)
     backed: list[str] = []
     monkeypatch.setattr(tool, "backup_service", lambda slug, service: backed.append(slug) or {"ok": True})
     assert tool.run("ville") == 1 and not backed
-    assert "bastide restore INVENTORY ville" in capsys.readouterr().err
+    assert "bastide restore INVENTORY --host srv-ville-1" in capsys.readouterr().err
     assert tool.run("ville") == 1 and not backed, "no status was written: it refuses again"
     # Once the commune is restored on it, the server backs it up.
     (tmp_path / "state" / "ville").mkdir(parents=True)
