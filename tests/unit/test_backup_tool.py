@@ -225,3 +225,31 @@ def test_a_rotated_password_is_added_once_as_a_key_through_the_lock_retries(
     monkeypatch.setattr("sys.stdin", io.StringIO("new\n"))
     assert tool.rekey("ville") == 0 and capsys.readouterr().out == "unchanged\n"
     assert sum(args[:2] == ("key", "add") for _, args in asked) == 1, "another host's rekey adds nothing"
+
+
+def test_a_host_that_restored_every_service_it_holds_may_back_up_again(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh identity host holds only the people of the communes other servers run: their
+    `--service directory` restore is all it has to bring back before it backs them up again; on
+    a server of two services, one restored is not enough."""
+    monkeypatch.setattr(tool, "chosen_snapshot", lambda slug, service, at: {"id": "s1", "time": "t"})
+
+    def restic(slug: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        if args[0] == "restore" and "--include" in args:
+            staged = Path(args[args.index("--target") + 1] + args[args.index("--include") + 1])
+            staged.mkdir(parents=True, exist_ok=True)
+            (staged / "manifest.json").write_text("{}")
+        return subprocess.CompletedProcess(["restic", *args], 0, "", "")
+
+    monkeypatch.setattr(tool, "restic", restic)
+    (tmp_path / "state").mkdir()
+    restored = tmp_path / "state" / "ville" / tool.RESTORED
+    services = [{"name": "drive"}, {"name": "directory"}]
+    monkeypatch.setattr(tool, "plan", lambda slug: {"services": services})
+    assert tool.restore("ville", "directory", None, None) == 0
+    assert not restored.exists(), "the drive is still empty"
+    services.pop(0)
+    assert tool.restore("ville", "directory", None, None) == 0
+    assert restored.is_file()
+    capsys.readouterr()
