@@ -87,3 +87,25 @@ def test_a_restore_that_names_no_commune_or_host_or_both_is_refused(
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.output.split())
     assert not asked, "no host was asked anything"
+
+
+def test_a_commune_that_cannot_come_back_does_not_stop_the_others(
+    monkeypatch: pytest.MonkeyPatch, asked: list[tuple[str, str, tuple[str, ...]]]
+) -> None:
+    from bastide.errors import BastideError
+
+    inventory = load(DEMO)
+    assert inventory.identity is not None
+    first = inventory.communes[0].slug
+    answered = hosts._report
+
+    def report(inventory: Any, host: str, slug: str, action: str, *options: str) -> dict[str, Any]:
+        if slug == first:
+            raise BastideError("no snapshot of drive")
+        return answered(inventory, host, slug, action, *options)
+
+    monkeypatch.setattr(hosts, "_report", report)
+    result = run("restore", DEMO, "--host", inventory.identity.host)
+    assert result.exit_code == 1, result.output
+    assert "no snapshot of drive" in result.output
+    assert [slug for _, slug, _ in asked] == [c.slug for c in inventory.communes[1:]]

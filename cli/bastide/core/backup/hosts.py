@@ -99,11 +99,16 @@ def held_by(inventory: Inventory, host: str) -> list[str]:
 
 def restore_host(inventory: Inventory, host: str, at: str | None) -> dict[str, Any]:
     """Everything the host held brought back on it, commune by commune (a fresh server after a
-    disaster): the services of each commune it runs, not what the commune's other host keeps."""
+    disaster): the services of each commune it runs, not what the commune's other host keeps.
+    A commune that fails is reported with its error, and the next one restored."""
     options = ["--at", at] if at else []
-    communes = {
-        slug: _report(inventory, host, slug, "restore", *options) for slug in held_by(inventory, host)
-    }
+    communes: dict[str, dict[str, Any]] = {}
+    for slug in held_by(inventory, host):
+        try:
+            communes[slug] = _report(inventory, host, slug, "restore", *options)
+        except BastideError as error:
+            # One commune that cannot come back does not keep the others from their data.
+            communes[slug] = {"commune": slug, "services": {}, "error": str(error)}
     return {
         "host": host,
         "communes": communes,
