@@ -34,6 +34,8 @@ pytestmark = pytest.mark.usefixtures("converged")
 
 OURS = "ours-les-bains"  # drive, calendars and booking (a database)
 OTHER = "anse-aux-ours"
+# A commune that moved away from its host (planted before a deploy, which must forget it).
+GONE = "ours-partie-ailleurs"
 DRIVE = "/var/lib/bastide-drive"
 PSESSIONS = "/var/lib/lemonldap-ng/psessions"
 YEAR_AGO = "2025-12-01 00:00:00"
@@ -186,8 +188,17 @@ def test_a_deleted_drive_file_comes_back_byte_for_byte(deploy_env: Env) -> None:
     with host.sudo():
         host.check_output(f"rm {path}")
         assert not host.file(path).exists
+    inventory = deploy_env["BASTIDE_INVENTORY"]
+    own = _inventory(deploy_env).commune(OURS).host
+    elsewhere = next(h.name for h in _inventory(deploy_env).hosts if h.name != own)
+    # Onto a host the inventory does not put the commune on: refused, nothing restored there.
+    refused = bastide("restore", inventory, OURS, "--to", elsewhere, env=deploy_env, check=False)
+    said = " ".join((refused.stderr + refused.stdout).split())
+    assert refused.returncode == 2 and f"host: {elsewhere}" in said, said
+    with host.sudo():
+        assert not host.file(path).exists
     result = bastide(
-        "restore", deploy_env["BASTIDE_INVENTORY"], OURS, "--service", "drive", "--path", relative, "--json",
+        "restore", inventory, OURS, "--service", "drive", "--path", relative, "--to", own, "--json",
         env=deploy_env,
     )
     report = json.loads(result.stdout)["services"]["drive"]
@@ -518,7 +529,21 @@ def test_point_in_time_recovery_brings_everything_back_after_the_ransomware(
     # writer key, then everything comes back from it.
     people = _inventory(deploy_env).identity
     assert people is not None
+    # The same deploy forgets a commune that left the host (planted: as if moved elsewhere).
+    host = _host(deploy_env, OTHER)
+    left = [f"/etc/bastide-backup/{GONE}.json", f"/etc/bastide-backup/{GONE}.env",
+            f"/var/lib/bastide-backup/{GONE}", f"/var/lib/bastide-backup/{GONE}.since"]  # fmt: skip
+    with host.sudo():
+        host.check_output(
+            f"cp /etc/bastide-backup/{OTHER}.json {left[0]} && cp /etc/bastide-backup/{OTHER}.env {left[1]}"
+            f" && mkdir -p {left[2]} && echo '{{}}' > {left[2]}/status.json && date > {left[3]}"
+            f" && systemctl enable bastide-backup@{GONE}.timer"
+        )
     bastide("deploy", inventory, "--limit", f"{OTHER},{people.host}", env=deploy_env)
+    with host.sudo():
+        assert not host.service(f"bastide-backup@{GONE}.timer").is_enabled, "no timer for a commune gone"
+        assert not [path for path in left if host.file(path).exists], "nor its keys and records"
+        assert host.file(f"/etc/bastide-backup/{OTHER}.env").exists, "the commune it serves keeps its own"
     restored = json.loads(bastide("restore", inventory, OTHER, "--json", env=deploy_env).stdout)
     assert set(restored["services"]) == set(tampered["backed"]["services"])
     assert all(info["identical"] for info in restored["services"].values()), restored

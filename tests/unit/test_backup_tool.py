@@ -106,6 +106,28 @@ def test_a_fresh_server_refuses_to_back_up_over_the_communes_backups(
     assert tool.run("ville") == 0 and backed == ["ville"]
 
 
+def test_a_server_a_commune_moved_to_says_to_restore_that_commune_only(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server that already backs up other communes: `restore --host` would roll their newer
+    data back to their last backup; the refusal names the commune and `--to` instead."""
+    monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
+    monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
+    monkeypatch.setattr(tool, "CONFIG", tmp_path / "etc")
+    (tmp_path / "etc").mkdir()
+    for slug in ("ville", "bourg"):
+        (tmp_path / "etc" / f"{slug}.json").write_text("{}")
+    plan = {"host": "srv-ville-2", "services": [{"name": "svc", "directories": []}]}
+    monkeypatch.setattr(tool, "plan", lambda slug: plan)
+    old = [{"id": "old", "time": "2026-12-01", "tags": ["service:svc"]}]
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: old)
+    monkeypatch.setattr(tool, "backup_service", lambda slug, service: {"ok": True})
+    assert tool.restore_hint("ville") == "--host srv-ville-2", "nothing here ran yet: a fresh server"
+    tool.write_status("bourg", {"commune": "bourg", "ok": True})
+    assert tool.run("ville") == 1
+    assert "bastide restore INVENTORY ville --to srv-ville-2" in capsys.readouterr().err
+
+
 def test_a_first_backup_into_an_empty_repository_runs(
     tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

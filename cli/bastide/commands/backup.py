@@ -16,7 +16,7 @@ from bastide.console import emit_json, out
 from bastide.core import keys
 from bastide.core.backup import buckets, credentials, drills, hosts, recovery, report, retention
 from bastide.core.backup import status as backup_status
-from bastide.core.inventory import Inventory, load
+from bastide.core.inventory import Inventory, load, yamlsource
 from bastide.errors import EXIT_FAILED, InputError, Problem
 from bastide.i18n import Messages
 
@@ -312,6 +312,7 @@ def report_command(inventory: Path, communes: tuple[str, ...], output: Path, lan
 @inventory_argument
 @click.argument("commune", required=False)
 @click.option("--host", "host", metavar="HOST", help=_("opt.restore_host"))
+@click.option("--to", "to", metavar="HOST", help=_("opt.restore_to"))
 @click.option("--service", metavar="SERVICE", help=_("opt.service"))
 @click.option("--path", "path", metavar="PATH", help=_("opt.path"))
 @click.option("--at", metavar="TIME", help=_("opt.at"))
@@ -323,6 +324,7 @@ def restore_command(
     service: str | None,
     path: str | None,
     at: str | None,
+    to: str | None,
     as_json: bool,
 ) -> None:
     inv = load(inventory)
@@ -330,6 +332,8 @@ def restore_command(
         raise InputError(
             Problem("COMMUNE", "", _("restore.commune_or_host"), _("restore.commune_or_host.fix"))
         )
+    if host is not None and to is not None:
+        raise InputError(Problem("--to", "to", _("restore.to_and_host"), _("restore.to_and_host.fix")))
     if host is not None:
         _restore_host(inv, host, service or path, at, as_json)
         return
@@ -349,19 +353,20 @@ def restore_command(
         raise InputError(
             Problem("--path", "path", _("restore.path_needs_service"), _("restore.path_needs_service.fix"))
         )
-    report = hosts.restore(inv, commune, service, path, at)
+    if to is not None:
+        _check_target(inv, commune, to, service)
+        report = hosts.restore_to(inv, commune, to, service, path, at)
+    else:
+        report = hosts.restore(inv, commune, service, path, at)
     if as_json:
         emit_json(report)
     else:
-        _print_restored(commune, report)
+        _print_restored(commune, report, to)
     if not _identical(report):
         sys.exit(EXIT_FAILED)
 
 
-def _restore_host(inv: Inventory, host: str, narrowed: str | None, at: str | None, as_json: bool) -> None:
-    """``restore --host``: every commune's data the host held, after the host was lost."""
-    if narrowed is not None:
-        raise InputError(Problem("--host", "host", _("restore.host_whole"), _("restore.host_whole.fix")))
+def _known_host(inv: Inventory, host: str) -> None:
     if host not in {h.name for h in inv.hosts}:
         raise InputError(
             Problem(
@@ -371,6 +376,49 @@ def _restore_host(inv: Inventory, host: str, narrowed: str | None, at: str | Non
                 _("restore.no_host.fix", hosts=", ".join(h.name for h in inv.hosts)),
             )
         )
+
+
+def _check_target(inv: Inventory, slug: str, to: str, service: str | None) -> None:
+    """``restore COMMUNE --to HOST``: the host must be where the inventory puts what it is asked
+    to bring back, and deployed so (restoring data no service serves would help no one)."""
+    _known_host(inv, to)
+    commune = inv.commune(slug)
+    kept = hosts.services_on(inv, slug, to)
+    if not kept:
+        raise InputError(
+            Problem(
+                str(commune.source),
+                "host",
+                _("restore.to_elsewhere", host=to, commune=slug, where=commune.host),
+                _("restore.to_elsewhere.fix", host=to),
+                yamlsource.line_of(commune.source, ("host",)),
+            )
+        )
+    if service is not None and service not in kept:
+        raise InputError(
+            Problem(
+                "--service",
+                "service",
+                _("restore.to_no_service", host=to, service=service, commune=slug),
+                _("restore.to_no_service.fix", host=to, services=", ".join(kept)),
+            )
+        )
+    if not hosts.plans(inv, to, slug):
+        raise InputError(
+            Problem(
+                "--to",
+                "to",
+                _("restore.to_not_deployed", host=to, commune=slug),
+                _("restore.to_not_deployed.fix", host=to),
+            )
+        )
+
+
+def _restore_host(inv: Inventory, host: str, narrowed: str | None, at: str | None, as_json: bool) -> None:
+    """``restore --host``: every commune's data the host held, after the host was lost."""
+    if narrowed is not None:
+        raise InputError(Problem("--host", "host", _("restore.host_whole"), _("restore.host_whole.fix")))
+    _known_host(inv, host)
     report = hosts.restore_host(inv, host, at)
     if as_json:
         emit_json(report)
@@ -378,7 +426,13 @@ def _restore_host(inv: Inventory, host: str, narrowed: str | None, at: str | Non
         for slug, restored in report["communes"].items():
             _print_restored(slug, restored)
         out.print(
-            _("restore.host_seconds", host=host, communes=len(report["communes"]), seconds=report["seconds"]),
+            _(
+                "restore.host_seconds",
+                host=host,
+                communes=sum(1 for restored in report["communes"].values() if _identical(restored)),
+                held=len(report["communes"]),
+                seconds=report["seconds"],
+            ),
             markup=False,
             highlight=False,
         )
@@ -390,7 +444,7 @@ def _identical(report: dict[str, Any]) -> bool:
     return bool(report.get("services")) and all(s.get("identical") for s in report["services"].values())
 
 
-def _print_restored(commune: str, report: dict[str, Any]) -> None:
+def _print_restored(commune: str, report: dict[str, Any], to: str | None = None) -> None:
     for name, info in sorted((report.get("services") or {}).items()):
         key = "restore.identical" if info.get("identical") else "restore.differs"
         out.print(
@@ -407,7 +461,11 @@ def _print_restored(commune: str, report: dict[str, Any]) -> None:
             highlight=False,
         )
     if report.get("seconds") is not None:
-        said = _("restore.seconds", commune=commune, seconds=report["seconds"])
+        said = (
+            _("restore.to_seconds", commune=commune, host=to, seconds=report["seconds"])
+            if to
+            else _("restore.seconds", commune=commune, seconds=report["seconds"])
+        )
         out.print(said, markup=False, highlight=False)
     if report.get("error"):
         out.print(report["error"], markup=False, highlight=False)

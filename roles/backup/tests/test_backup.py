@@ -43,6 +43,17 @@ def test_every_commune_has_its_backup_timer(host: Any, backed_up: list[dict[str,
         )
 
 
+def test_no_commune_that_left_the_host_is_still_backed_up_from_it(
+    host: Any, backed_up: list[dict[str, Any]]
+) -> None:
+    """A commune moved to another server keeps neither a timer nor its keys here (the deploy
+    removes them): its stale copy here would become its newest snapshots."""
+    with host.sudo():
+        found = host.run(f"find {CONFIG} -maxdepth 1 -name '*.json' -printf '%f\\n'").stdout.split()
+    left = sorted({name.removesuffix(".json") for name in found} - {c["slug"] for c in backed_up})
+    assert not left, f"still backed up from this host, which no longer serves them: {left}: deploy it"
+
+
 def test_the_keys_on_the_host_are_the_writers_and_root_only(
     host: Any, backed_up: list[dict[str, Any]]
 ) -> None:

@@ -81,14 +81,44 @@ def restore(
 ) -> dict[str, Any]:
     """Bring the commune's data (or one service, or one file or folder) back on its host from the
     newest snapshot (at or before ``at``); what was compared with the manifest."""
-    options = []
-    for flag, value in (("--service", service), ("--path", path), ("--at", at)):
-        if value:
-            options += [flag, value]
+    options = _options(service, path, at)
     hosts = data_hosts(inventory, slug)
     if service is not None:
         hosts = hosts[1:] if service == directory.BACKUP_SERVICE and len(hosts) > 1 else hosts[:1]
     return _merged([_report(inventory, host, slug, "restore", *options) for host in hosts])
+
+
+def services_on(inventory: Inventory, slug: str, host: str) -> list[str]:
+    """What ``host`` keeps of the commune: its services if it serves it, its people's directory
+    if it is the identity host; nothing otherwise."""
+    held: list[str] = []
+    if inventory.commune(slug).host == host:
+        held += inventory.commune(slug).services
+    if inventory.identity is not None and inventory.identity.host == host:
+        held.append(directory.BACKUP_SERVICE)
+    return held
+
+
+def plans(inventory: Inventory, host: str, slug: str) -> bool:
+    """Whether the host was deployed with the commune's backup plan (what it restores from)."""
+    return remote.run(inventory, host, ["test", "-f", f"/etc/bastide-backup/{slug}.json"]).returncode == 0
+
+
+def restore_to(
+    inventory: Inventory, slug: str, host: str, service: str | None, path: str | None, at: str | None
+) -> dict[str, Any]:
+    """What ``host`` keeps of the commune (or one service of it, or one file or folder) brought
+    back on it, and nothing on the commune's other host: after the commune moved there, or
+    when only that host was replaced."""
+    return _report(inventory, host, slug, "restore", *_options(service, path, at))
+
+
+def _options(service: str | None, path: str | None, at: str | None) -> list[str]:
+    options: list[str] = []
+    for flag, value in (("--service", service), ("--path", path), ("--at", at)):
+        if value:
+            options += [flag, value]
+    return options
 
 
 def held_by(inventory: Inventory, host: str) -> list[str]:

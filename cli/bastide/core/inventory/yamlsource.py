@@ -125,3 +125,12 @@ def _walk(node: yaml.Node, loc: Loc, source: Source, problems: list[Problem]) ->
         for index, item in enumerate(node.value):
             source.lines[(*loc, index)] = item.start_mark.line + 1
             _walk(item, (*loc, index), source, problems)
+
+
+def line_of(path: Path, loc: Loc) -> int | None:
+    """The line of ``loc`` in an inventory file already loaded, for a problem found after the
+    inventory was (a commune's ``host``, say); none for a CSV or an unreadable file."""
+    if path.suffix not in (".yml", ".yaml"):
+        return None
+    source, _problems = read(path, str(path))
+    return source.line(loc) if source is not None else None
