@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html.parser
 import inspect
+import json
 import re
 import shutil
 from pathlib import Path
@@ -40,7 +41,7 @@ def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     }  # fmt: skip
     host = {"ok": True, "last_success": ago(hours=7), "started": ago(hours=7.1), "finished": ago(hours=7),
             "services": services}  # fmt: skip
-    monkeypatch.setattr(hosts, "status", lambda inventory, slug: host)
+    monkeypatch.setattr(hosts, "statuses", lambda inventory, slugs: {slug: host for slug in slugs})
     until = backup_status.stamp(NOW + dt.timedelta(days=29))
     lock = {"mode": "COMPLIANCE", "until": until, "days_left": 29.7}
     monkeypatch.setattr(backup_status, "lock_left", lambda target, keyring: lock)
@@ -126,3 +127,38 @@ def test_every_status_problem_has_words_in_both_languages() -> None:
     for code in backup_status.PROBLEMS:
         for lang in ("fr", "en"):
             assert report.problem_text(code, lang)
+
+
+def test_the_status_asks_each_host_once_for_all_its_communes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`backup status` of a syndicat: one SSH session per host, not per host and commune (the
+    identity host holds every commune's people); a host that cannot be read marks its communes
+    unreadable and the others are read; each commune's record merges its hosts'."""
+    import subprocess
+
+    inventory = load(DEMO)
+    assert inventory.identity is not None
+    people = inventory.identity.host
+    slugs = [c.slug for c in inventory.communes]
+    broken = next(h.name for h in inventory.hosts if h.name != people)
+    asked: list[tuple[str, list[str]]] = []
+
+    def run_on(inventory: Any, host: str, command: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        assert command[:2] == [hosts.TOOL, "statuses"]
+        asked.append((host, command[2:]))
+        if host == broken:
+            return subprocess.CompletedProcess(command, 255, "", "ssh: connect to host: No route to host\n")
+        services = {"directory": {"ok": True}} if host == people else {"drive": {"ok": True}}
+        stamp = "2026-12-04T02:15:00Z"
+        record = {"ok": True, "last_success": stamp, "started": stamp, "finished": stamp,
+                  "services": services}  # fmt: skip
+        return subprocess.CompletedProcess(command, 0, json.dumps({s: record for s in command[2:]}), "")
+
+    monkeypatch.setattr(hosts.remote, "run", run_on)
+    found = hosts.statuses(inventory, slugs)
+    assert sorted(host for host, _ in asked) == sorted(h.name for h in inventory.hosts), "each host once"
+    assert dict(asked)[people] == slugs, "the identity host: every commune at once"
+    for commune in inventory.communes:
+        if commune.host == broken:
+            assert "No route to host" in found[commune.slug]["unreadable"], found[commune.slug]
+        else:
+            assert found[commune.slug]["ok"] and set(found[commune.slug]["services"]) >= {"directory"}

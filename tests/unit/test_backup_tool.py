@@ -275,3 +275,16 @@ def test_a_host_that_restored_every_service_it_holds_may_back_up_again(
     assert tool.restore("ville", "directory", None, None) == 0
     assert restored.is_file()
     capsys.readouterr()
+
+
+def test_statuses_reads_every_commune_named_and_the_other_actions_take_one(
+    tool: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool.write_status("ville", {"commune": "ville", "ok": True})
+    monkeypatch.setattr("sys.argv", ["bastide-backup", "statuses", "ville", "bourg"])
+    assert tool.main() == 0
+    assert json.loads(capsys.readouterr().out) == {"ville": {"commune": "ville", "ok": True}, "bourg": {}}
+    monkeypatch.setattr("sys.argv", ["bastide-backup", "run", "ville", "bourg"])
+    with pytest.raises(SystemExit) as refused:
+        tool.main()
+    assert refused.value.code == 2 and "run takes one commune" in capsys.readouterr().err

@@ -61,7 +61,38 @@ def _status(inventory: Inventory, host: str, slug: str) -> dict[str, Any]:
 def status(inventory: Inventory, slug: str) -> dict[str, Any]:
     """The last run's record, of every host of the commune together: successful only if each
     host's was, as old as the oldest (a host that never ran leaves it without a success)."""
-    found = [_status(inventory, host, slug) for host in data_hosts(inventory, slug)]
+    return _merged_status(slug, [_status(inventory, host, slug) for host in data_hosts(inventory, slug)])
+
+
+def statuses(inventory: Inventory, slugs: list[str]) -> dict[str, dict[str, Any]]:
+    """Each commune's record as ``status`` merges it, each host asked once for all the communes
+    it holds: one SSH session per host rather than per host and commune (a syndicat's hundreds
+    of communes, the identity host holding every one's people). The communes of a host that
+    cannot be read get ``{"unreadable": why}`` instead."""
+    held: dict[str, list[str]] = {}
+    for slug in slugs:
+        for host in data_hosts(inventory, slug):
+            held.setdefault(host, []).append(slug)
+    found: dict[str, list[dict[str, Any]]] = {slug: [] for slug in slugs}
+    unreadable: dict[str, str] = {}
+    for host, communes in held.items():
+        done = remote.run(inventory, host, [TOOL, "statuses", *communes])
+        try:
+            read = dict(json.loads(done.stdout)) if done.returncode == 0 else None
+        except json.JSONDecodeError:
+            read = None
+        for slug in communes:
+            if read is None:
+                unreadable.setdefault(slug, _("host.failed", host=host, reason=remote.reason(done)))
+            else:
+                found[slug].append(dict(read.get(slug) or {}))
+    return {
+        slug: {"unreadable": unreadable[slug]} if slug in unreadable else _merged_status(slug, found[slug])
+        for slug in slugs
+    }
+
+
+def _merged_status(slug: str, found: list[dict[str, Any]]) -> dict[str, Any]:
     if not any(found):
         return {}
     merged: dict[str, Any] = {"commune": slug, "services": {}}

@@ -9,7 +9,6 @@ from typing import Any
 
 from bastide.core.backup import buckets, credentials, hosts, records, repository, s3
 from bastide.core.inventory import Inventory
-from bastide.errors import BastideError
 
 MAX_BACKUP_AGE_HOURS = 26
 MAX_CHECK_AGE_DAYS = repository.SUBSETS + 1
@@ -50,14 +49,17 @@ def check(inventory: Inventory, keyring: Any, slug: str, *, all_data: bool = Fal
     return dict(record["last_check"])
 
 
-def commune_status(inventory: Inventory, keyring: Any, slug: str, max_age_hours: float) -> dict[str, Any]:
+def commune_status(
+    inventory: Inventory, keyring: Any, slug: str, max_age_hours: float, host: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One commune's row; ``host``: its hosts' record already read (``hosts.statuses``)."""
     now = utc_now()
     problems: list[str] = []
-    try:
-        host = hosts.status(inventory, slug)
-    except BastideError as error:
+    if host is None:
+        host = hosts.statuses(inventory, [slug])[slug]
+    if "unreadable" in host:
+        problems.append(f"host-unreadable: {host['unreadable']}")
         host = {}
-        problems.append(f"host-unreadable: {error}")
     last = host.get("last_success")
     age = (now - parse(last)).total_seconds() / 3600 if last else None
     if age is None:
@@ -127,4 +129,5 @@ def status(
     slugs = only or [c.slug for c in inventory.communes]
     for slug in slugs:
         buckets.commune_of(inventory, slug)
-    return [commune_status(inventory, keyring, slug, max_age_hours) for slug in slugs]
+    read = hosts.statuses(inventory, slugs)
+    return [commune_status(inventory, keyring, slug, max_age_hours, read[slug]) for slug in slugs]
