@@ -197,10 +197,8 @@ def test_a_deleted_drive_file_comes_back_byte_for_byte(deploy_env: Env) -> None:
     assert refused.returncode == 2 and f"host: {elsewhere}" in said, said
     with host.sudo():
         assert not host.file(path).exists
-    result = bastide(
-        "restore", inventory, OURS, "--service", "drive", "--path", relative, "--to", own, "--json",
-        env=deploy_env,
-    )
+    asked = ["--service", "drive", "--path", relative, "--to", own, "--json"]
+    result = bastide("restore", inventory, OURS, *asked, env=deploy_env)
     report = json.loads(result.stdout)["services"]["drive"]
     assert report["identical"] and report["files"] == 1, report
     with host.sudo():

@@ -162,3 +162,50 @@ def test_the_status_asks_each_host_once_for_all_its_communes(monkeypatch: pytest
             assert "No route to host" in found[commune.slug]["unreadable"], found[commune.slug]
         else:
             assert found[commune.slug]["ok"] and set(found[commune.slug]["services"]) >= {"directory"}
+
+
+def test_a_host_with_an_older_tool_is_asked_commune_by_commune_and_a_silent_one_is_unreadable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+
+    inventory = load(DEMO)
+    assert inventory.identity is not None
+    people = inventory.identity.host
+    other = next(h.name for h in inventory.hosts if h.name != people)
+    ours = [c.slug for c in inventory.communes if c.host == other]
+
+    def run_on(inventory: Any, host: str, command: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        if host == people:
+            raise subprocess.TimeoutExpired(command, 120)
+        if command[1] == "statuses":
+            said = "error: argument action: invalid choice: 'statuses'"
+            return subprocess.CompletedProcess(command, 2, "", said)
+        return subprocess.CompletedProcess(command, 0, json.dumps({"ok": True, "services": {}}), "")
+
+    monkeypatch.setattr(hosts.remote, "run", run_on)
+    found = hosts.statuses(inventory, ours)
+    assert all("no answer in time" in found[slug]["unreadable"] for slug in ours), "the identity host hung"
+    monkeypatch.setattr(hosts, "data_hosts", lambda inventory, slug: [other])
+    assert all(hosts.statuses(inventory, ours)[slug]["ok"] for slug in ours), "read one by one"
+
+
+def test_a_host_that_cannot_be_asked_is_not_taken_for_one_never_deployed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+
+    from bastide.errors import BastideError
+
+    inventory = load(DEMO)
+    host = inventory.hosts[0].name
+    answers = iter([1, 255])
+    refused = "ssh: connect to host: Connection refused"
+
+    def run_on(inventory: Any, host: str, command: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, next(answers), "", refused)
+
+    monkeypatch.setattr(hosts.remote, "run", run_on)
+    assert hosts.plans(inventory, host, OURS) is False
+    with pytest.raises(BastideError, match="Connection refused"):
+        hosts.plans(inventory, host, OURS)

@@ -265,25 +265,74 @@ def test_a_host_that_restored_every_service_it_holds_may_back_up_again(
         return subprocess.CompletedProcess(["restic", *args], 0, "", "")
 
     monkeypatch.setattr(tool, "restic", restic)
+    old = [{"id": "old", "time": "2026-12-01", "tags": ["service:drive", "service:directory"]}]
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: old)
     (tmp_path / "state").mkdir()
-    restored = tmp_path / "state" / "ville" / tool.RESTORED
     services = [{"name": "drive"}, {"name": "directory"}]
     monkeypatch.setattr(tool, "plan", lambda slug: {"services": services})
+    assert tool.fresh_over_backups("ville")
     assert tool.restore("ville", "directory", None, None) == 0
-    assert not restored.exists(), "the drive is still empty"
-    services.pop(0)
-    assert tool.restore("ville", "directory", None, None) == 0
-    assert restored.is_file()
+    assert tool.fresh_over_backups("ville"), "the drive is still empty"
+    assert tool.restore("ville", "drive", None, None) == 0
+    assert not tool.fresh_over_backups("ville")
+    # A marker of the older tool (a date only) stood for every service of the plan.
+    (tmp_path / "state" / "ville" / tool.RESTORED).write_text("2026-12-03T00:00:00Z\n")
+    assert tool.restored_services("ville") == {"drive", "directory"}
     capsys.readouterr()
 
 
+def test_the_identity_host_a_commune_moved_to_refuses_its_empty_services(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The identity host backed up the commune's people every night; the commune moved onto it:
+    its drive is new here, still empty, and the repository holds the drive's backups from the
+    old server. The people it knows; the drive it must restore first."""
+    monkeypatch.setattr(tool, "CONFIG", tmp_path / "etc")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "ville.json").write_text("{}")
+    tool.write_status("ville", {"commune": "ville", "ok": True, "services": {"directory": {"ok": True}}})
+    services = [{"name": "directory"}]
+    monkeypatch.setattr(tool, "plan", lambda slug: {"host": "srv-1", "services": services})
+    old = [{"id": "old", "time": "2026-12-01", "tags": ["service:drive"]},
+           {"id": "p", "time": "2026-12-02", "tags": ["service:directory"]}]  # fmt: skip
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: old)
+    assert not tool.fresh_over_backups("ville"), "its people only: nothing new"
+    services.insert(0, {"name": "drive"})
+    assert tool.fresh_over_backups("ville")
+    assert tool.restore_hint("ville") == "ville --to srv-1"
+
+
+def test_a_run_stopped_halfway_does_not_make_the_server_fresh(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services a stopped run did not reach are still this server's: its next run goes on."""
+    monkeypatch.setattr(tool, "BACKUP_LOCK", tmp_path / "backup.lock")
+    monkeypatch.setattr(tool, "DEPLOY_MARKER", tmp_path / "deploy")
+    services = [{"name": "drive"}, {"name": "rdv"}]
+    monkeypatch.setattr(tool, "plan", lambda slug: {"host": "srv-1", "services": services})
+    old = [{"id": "d", "time": "2026-12-01", "tags": ["service:drive"]},
+           {"id": "r", "time": "2026-12-01", "tags": ["service:rdv"]}]  # fmt: skip
+    monkeypatch.setattr(tool, "snapshots", lambda slug, service=None: old)
+    both = {"drive": {"ok": True}, "rdv": {"ok": True}}
+    tool.write_status("ville", {"commune": "ville", "ok": True, "services": both})
+    monkeypatch.setattr(tool, "backup_service", lambda slug, service: {"ok": True})
+    assert tool.run("ville") == 0
+    tool.write_status("ville", {**tool.read_status("ville"), "services": {"drive": {"ok": False}}})
+    assert not tool.fresh_over_backups("ville"), "rdv is known from an earlier run"
+
+
 def test_statuses_reads_every_commune_named_and_the_other_actions_take_one(
-    tool: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tool.write_status("ville", {"commune": "ville", "ok": True})
     monkeypatch.setattr("sys.argv", ["bastide-backup", "statuses", "ville", "bourg"])
     assert tool.main() == 0
     assert json.loads(capsys.readouterr().out) == {"ville": {"commune": "ville", "ok": True}, "bourg": {}}
+    (tmp_path / "state" / "bourg").mkdir()
+    (tmp_path / "state" / "bourg" / "status.json").write_text("{broken")
+    assert tool.main() == 0
+    read = json.loads(capsys.readouterr().out)
+    assert read["ville"]["ok"] and not read["bourg"]["ok"] and "unreadable" in read["bourg"]["error"]
     monkeypatch.setattr("sys.argv", ["bastide-backup", "run", "ville", "bourg"])
     with pytest.raises(SystemExit) as refused:
         tool.main()

@@ -202,4 +202,3 @@ def test_a_host_not_deployed_with_the_commune_is_refused(
     assert result.exit_code == 2, result.output
     assert f"deploy it first: bastide deploy INVENTORY --limit {own}" in " ".join(result.output.split())
     assert not asked
-

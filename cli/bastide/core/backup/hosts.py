@@ -6,6 +6,7 @@ commune's branch of the directory), into the same repository: their records are 
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 from bastide.core.ansible import remote
@@ -17,6 +18,7 @@ from bastide.i18n import Messages
 _ = Messages("backup")
 
 TOOL = "/usr/local/sbin/bastide-backup"
+CONFIG = "/etc/bastide-backup"
 # A commune's drive can take long to send or bring back.
 LONG = 6 * 3600
 
@@ -76,20 +78,34 @@ def statuses(inventory: Inventory, slugs: list[str]) -> dict[str, dict[str, Any]
     found: dict[str, list[dict[str, Any]]] = {slug: [] for slug in slugs}
     unreadable: dict[str, str] = {}
     for host, communes in held.items():
-        done = remote.run(inventory, host, [TOOL, "statuses", *communes])
         try:
-            read = dict(json.loads(done.stdout)) if done.returncode == 0 else None
-        except json.JSONDecodeError:
-            read = None
+            read = _statuses(inventory, host, communes)
+        except BastideError as error:
+            unreadable.update({slug: str(error) for slug in communes if slug not in unreadable})
+            continue
         for slug in communes:
-            if read is None:
-                unreadable.setdefault(slug, _("host.failed", host=host, reason=remote.reason(done)))
-            else:
-                found[slug].append(dict(read.get(slug) or {}))
+            found[slug].append(dict(read.get(slug) or {}))
     return {
         slug: {"unreadable": unreadable[slug]} if slug in unreadable else _merged_status(slug, found[slug])
         for slug in slugs
     }
+
+
+def _statuses(inventory: Inventory, host: str, slugs: list[str]) -> dict[str, Any]:
+    try:
+        done = remote.run(inventory, host, [TOOL, "statuses", *slugs])
+    except subprocess.TimeoutExpired:
+        raise BastideError(_("host.failed", host=host, reason=_("host.timeout"))) from None
+    if done.returncode == 2 and "invalid choice" in done.stderr:
+        # A host not deployed since bastide learnt `statuses`: asked commune by commune.
+        return {slug: _status(inventory, host, slug) for slug in slugs}
+    try:
+        read = json.loads(done.stdout) if done.returncode == 0 else None
+    except json.JSONDecodeError:
+        read = None
+    if not isinstance(read, dict):
+        raise BastideError(_("host.failed", host=host, reason=remote.reason(done)))
+    return read
 
 
 def _merged_status(slug: str, found: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,8 +147,16 @@ def services_on(inventory: Inventory, slug: str, host: str) -> list[str]:
 
 
 def plans(inventory: Inventory, host: str, slug: str) -> bool:
-    """Whether the host was deployed with the commune's backup plan (what it restores from)."""
-    return remote.run(inventory, host, ["test", "-f", f"/etc/bastide-backup/{slug}.json"]).returncode == 0
+    """Whether the host was deployed with the commune's backup plan and repository key (what it
+    restores with); a host that cannot be asked is an error, not a no."""
+    files = ["-f", f"{CONFIG}/{slug}.json", "-a", "-f", f"{CONFIG}/{slug}.env"]
+    try:
+        done = remote.run(inventory, host, ["test", *files])
+    except subprocess.TimeoutExpired:
+        raise BastideError(_("host.failed", host=host, reason=_("host.timeout"))) from None
+    if done.returncode not in (0, 1):
+        raise BastideError(_("host.failed", host=host, reason=remote.reason(done)))
+    return done.returncode == 0
 
 
 def restore_to(
