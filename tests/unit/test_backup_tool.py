@@ -7,7 +7,9 @@ import importlib.machinery
 import importlib.util
 import io
 import json
+import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -321,6 +323,17 @@ def test_a_run_stopped_halfway_does_not_make_the_server_fresh(
     assert not tool.fresh_over_backups("ville"), "rdv is known from an earlier run"
 
 
+@pytest.fixture
+def umask_kept() -> Iterator[None]:
+    """The tool's main() sets the process's umask to 077 (for root's files on the host): put back
+    after, or every file the lab tests later write from this process would be root's only."""
+    kept = os.umask(0o022)
+    os.umask(kept)
+    yield
+    os.umask(kept)
+
+
+@pytest.mark.usefixtures("umask_kept")
 def test_statuses_reads_every_commune_named_and_the_other_actions_take_one(
     tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -117,3 +117,33 @@ def test_the_lab_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(EnvironmentProblem) as problem:
         prerequisites.ensure(install=True)
     assert "sudo bastide lab up" in str(problem.value)
+
+
+def test_the_hosts_disks_are_made_with_debians_umask_whatever_the_controllers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hardened controller (umask 077) would make the hosts' files root's only: their sshd
+    could not read its configuration and no host would ever answer. The umask is put back."""
+    from bastide.core.lab import lifecycle
+
+    seen: list[int] = []
+
+    def record(*args: object) -> None:
+        current = os.umask(0o022)
+        os.umask(current)
+        seen.append(current)
+        raise lifecycle.LabError("stop here")
+
+    lab = lifecycle.Lab(0, tmp_path, log=lambda message: None)
+    monkeypatch.setattr(lifecycle.prerequisites, "ensure", lambda **kw: None)
+    monkeypatch.setattr(lab, "is_up", lambda hosts=None: False)
+    monkeypatch.setattr(lab, "down", lambda quiet=False: None)
+    monkeypatch.setattr(lab, "_up", record)
+    kept = os.umask(0o077)
+    try:
+        with pytest.raises(lifecycle.LabError):
+            lab.up(1)
+        after = os.umask(0o077)
+    finally:
+        os.umask(kept)
+    assert seen == [0o022] and after == 0o077

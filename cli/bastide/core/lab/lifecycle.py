@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,19 @@ def controller_extra_cas() -> list[Path]:
         return []
     return sorted(path for path in EXTRA_CA_DIR.rglob("*.crt") if path.is_file())
 
+
+
+@contextlib.contextmanager
+def system_umask() -> Iterator[None]:
+    """The umask a Debian system's own files are made with: the hosts' disks (the base, what the
+    controller writes into each) must not inherit a hardened controller's 077, or the hosts'
+    services could read none of their configuration (sshd included: the host never answers).
+    Process-wide: set around the whole of an up or a replace, never per host thread."""
+    kept = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(kept)
 
 @dataclass
 class HostStatus:
@@ -185,7 +200,8 @@ class Lab:
             return info
         self.down(quiet=True)  # whatever an earlier run left, half-started or killed
         try:
-            return self._up(lab, domains or {})
+            with system_umask():
+                return self._up(lab, domains or {})
         except BaseException:
             self.log(_("up.failed_cleanup", logs=self.dir / "logs"))
             self.down(quiet=True)
@@ -364,9 +380,10 @@ class Lab:
             raise LabError(_("replace.no_host", host=host_name, hosts=", ".join(h.name for h in lab.hosts)))
         started = time.monotonic()
         machines.stop(self.lab_id, self.dir, host)
-        base_path, _built = base.ensure_base(log=self.log)
-        cas = [*map(Path, info.extra_cas), acme.server_ca_path(self.dir)]
-        host_key = self._make_host(lab, host, base_path, info.ssh_public_key, cas)
+        with system_umask():
+            base_path, _built = base.ensure_base(log=self.log)
+            cas = [*map(Path, info.extra_cas), acme.server_ca_path(self.dir)]
+            host_key = self._make_host(lab, host, base_path, info.ssh_public_key, cas)
         known_hosts = Path(info.known_hosts)
         kept = [
             line
