@@ -53,8 +53,16 @@ def run_now(inventory: Inventory, slug: str) -> dict[str, Any]:
     return status(inventory, slug)
 
 
+def _asked(inventory: Inventory, host: str, command: list[str]) -> subprocess.CompletedProcess[str]:
+    """A short question to the host; one that does not answer in time is an error of that host."""
+    try:
+        return remote.run(inventory, host, command)
+    except subprocess.TimeoutExpired:
+        raise BastideError(_("host.failed", host=host, reason=_("host.timeout"))) from None
+
+
 def _status(inventory: Inventory, host: str, slug: str) -> dict[str, Any]:
-    done = remote.run(inventory, host, [TOOL, "status", slug])
+    done = _asked(inventory, host, [TOOL, "status", slug])
     if done.returncode != 0:
         raise BastideError(_("host.failed", host=host, reason=remote.reason(done)))
     return dict(json.loads(done.stdout or "{}"))
@@ -92,10 +100,7 @@ def statuses(inventory: Inventory, slugs: list[str]) -> dict[str, dict[str, Any]
 
 
 def _statuses(inventory: Inventory, host: str, slugs: list[str]) -> dict[str, Any]:
-    try:
-        done = remote.run(inventory, host, [TOOL, "statuses", *slugs])
-    except subprocess.TimeoutExpired:
-        raise BastideError(_("host.failed", host=host, reason=_("host.timeout"))) from None
+    done = _asked(inventory, host, [TOOL, "statuses", *slugs])
     if done.returncode == 2 and "invalid choice" in done.stderr:
         # A host not deployed since bastide learnt `statuses`: asked commune by commune.
         return {slug: _status(inventory, host, slug) for slug in slugs}
@@ -150,10 +155,7 @@ def plans(inventory: Inventory, host: str, slug: str) -> bool:
     """Whether the host was deployed with the commune's backup plan and repository key (what it
     restores with); a host that cannot be asked is an error, not a no."""
     files = ["-f", f"{CONFIG}/{slug}.json", "-a", "-f", f"{CONFIG}/{slug}.env"]
-    try:
-        done = remote.run(inventory, host, ["test", *files])
-    except subprocess.TimeoutExpired:
-        raise BastideError(_("host.failed", host=host, reason=_("host.timeout"))) from None
+    done = _asked(inventory, host, ["test", *files])
     if done.returncode not in (0, 1):
         raise BastideError(_("host.failed", host=host, reason=remote.reason(done)))
     return done.returncode == 0

@@ -53,7 +53,6 @@ def controller_extra_cas() -> list[Path]:
     return sorted(path for path in EXTRA_CA_DIR.rglob("*.crt") if path.is_file())
 
 
-
 @contextlib.contextmanager
 def system_umask() -> Iterator[None]:
     """The umask a Debian system's own files are made with: the hosts' disks (the base, what the
@@ -65,6 +64,7 @@ def system_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(kept)
+
 
 @dataclass
 class HostStatus:
